@@ -1,0 +1,43 @@
+# Falco plugin for Docker Engine events.
+SHELL := /bin/bash
+GO ?= go
+NAME := docker
+OUTPUT := lib$(NAME).so
+PLUGIN_DIR ?= /usr/share/falco/plugins
+GOFLAGS_TEST ?= -count=1
+# Sources of the .so: the plugin package and the reader package.
+SOURCES := $(wildcard *.go stream/*.go) go.mod go.sum
+
+.PHONY: all install test vet fmt demo bench profile clean deps
+
+all: $(OUTPUT)
+
+$(OUTPUT): $(SOURCES)
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ .
+
+install: $(OUTPUT)
+	install -D -m 0644 $(OUTPUT) $(PLUGIN_DIR)/$(OUTPUT)
+
+# What the tests and the demo need on a fresh machine of this kind.
+deps:
+	@./.ci/deps
+
+fmt:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+test: deps fmt vet $(OUTPUT)
+	DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test $(GOFLAGS_TEST) -race ./...
+
+# The main job: build the plugin, load it through its C ABI as Falco does,
+# and print real Docker events with their docker.* fields as they happen.
+# DEMO_ARGS=-generate makes it create and remove a few containers itself.
+demo: deps $(OUTPUT)
+	$(GO) run ./cmd/docker-tail -plugin $(CURDIR)/$(OUTPUT) $(DEMO_ARGS)
+
+clean:
+	rm -f $(OUTPUT) lib$(NAME).h
+	$(GO) clean -testcache

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/falcosecurity/plugin-sdk-go/pkg/ptr"
+	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
+
+	"github.com/falco-docker/plugin/stream"
+)
+
+const dialTimeout = 10 * time.Second
+
+// instance is one open stream: the slab of event slots handed to Falco, the
+// queue the readers fill, and the goroutines that fill it.
+type instance struct {
+	cfg config
+
+	// events is the slab the SDK hands to Falco on the next next_batch. It
+	// is normally regular (BatchSize x EventSize); for one call it is
+	// oversized (1 slot large enough for an event above EventSize), so that
+	// big events pass whole without every slot being big.
+	events    sdk.EventWriters
+	regular   sdk.EventWriters
+	oversized sdk.EventWriters
+	pending   *stream.Line // the event waiting for the oversized slab
+
+	// mu is held by NextBatch for its whole run, so that a Close arriving
+	// from another thread frees nothing NextBatch is writing into.
+	mu sync.Mutex
+
+	queue   *stream.Queue
+	replay  *stream.Replay // nil when live
+	ctx     context.Context
+	cancel  context.CancelFunc
+	readers sync.WaitGroup
+	timer   *time.Timer
+	done    error // the error or EOF returned once the queue is drained
+
+	progressBuf ptr.StringBuffer
+
+	delivered     atomic.Uint64
+	deliveredSize atomic.Uint64
+	oversizedN    atomic.Uint64 // events above eventSize, delivered whole
+	tooLarge      atomic.Uint64 // events above maxEventSize, skipped
+}
+
+func newInstance(cfg config) (*instance, error) {
+	regular, err := sdk.NewEventWriters(int64(cfg.BatchSize), int64(cfg.EventSize))
+	if err != nil {
+		return nil, fmt.Errorf("allocate %d x %d bytes event batch: %w", cfg.BatchSize, cfg.EventSize, err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	return &instance{
+		cfg:     cfg,
+		events:  regular,
+		regular: regular,
+		queue:   stream.NewQueue(cfg.QueueSize),
+		ctx:     ctx,
+		cancel:  cancel,
+		timer:   timer,
+	}, nil
+}
+
+// run starts a reader goroutine that Close waits for.
+func (b *instance) run(reader func(ctx context.Context)) {
+	b.readers.Add(1)
+	go func() {
+		defer b.readers.Done()
+		reader(b.ctx)
+	}()
+}
+
+func (b *instance) countOversized() { b.tooLarge.Add(1) }
+
+func (b *instance) Events() sdk.EventWriters        { return b.events }
+func (b *instance) SetEvents(evts sdk.EventWriters) { b.events = evts }
+
+// NextBatch fills evts with up to len(evts) events. It returns as soon as the
+// batch is full, or after flushInterval with what it has (sdk.ErrTimeout), or
+// at the end of a replay (sdk.ErrEOF).
+func (b *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	// Falco is done with the previous batch: an oversized slab no longer in
+	// use can go.
+	if b.oversized != nil && evts != b.oversized {
+		b.oversized.Free()
+		b.oversized = nil
+	}
+	if b.pending != nil {
+		return b.deliverPending(evts)
+	}
+	if b.done != nil {
+		return 0, b.done
+	}
+	n := 0
+	armed := false
+	defer func() {
+		if armed {
+			b.timer.Stop()
+		}
+	}()
+	for n < evts.Len() {
+		var line *stream.Line
+		var ok bool
+		select {
+		case line, ok = <-b.queue.Lines():
+		default:
+			if !armed {
+				b.timer.Reset(b.cfg.FlushInterval)
+				armed = true
+			}
+			select {
+			case line, ok = <-b.queue.Lines():
+			case <-b.timer.C:
+				armed = false
+				return n, sdk.ErrTimeout
+			case <-b.ctx.Done():
+				return n, sdk.ErrTimeout
+			}
+		}
+		if !ok {
+			b.done = sdk.ErrEOF
+			if err := b.queue.Err(); err != nil && !errors.Is(err, context.Canceled) {
+				b.done = err
+			}
+			if n > 0 && b.done != sdk.ErrEOF {
+				return n, nil // hand over what we have; the error comes next call
+			}
+			return n, b.done
+		}
+		if len(line.Data) > b.cfg.EventSize {
+			return b.deferOversized(n, line)
+		}
+		b.write(evts, n, line)
+		n++
+	}
+	return n, nil
+}
+
+// write copies line into slot i and recycles it.
+func (b *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
+	evt := evts.Get(i)
+	evt.Writer().Write(line.Data)
+	ts := line.TimeNano
+	if ts <= 0 {
+		ts = time.Now().UnixNano()
+	}
+	evt.SetTimestamp(uint64(ts))
+	b.delivered.Add(1)
+	b.deliveredSize.Add(uint64(len(line.Data)))
+	b.queue.Release(line)
+}
+
+// deferOversized ends the current batch before line, which does not fit a
+// regular slot, and sets a one-slot slab large enough for it as the slab of
+// the next call. The SDK reads the slab before calling NextBatch, so the swap
+// can only take effect from the next call on.
+func (b *instance) deferOversized(n int, line *stream.Line) (int, error) {
+	size := int64(b.cfg.EventSize)
+	for size < int64(len(line.Data)) {
+		size *= 2
+	}
+	big, err := sdk.NewEventWriters(1, size)
+	if err != nil {
+		return n, fmt.Errorf("allocate %d bytes for an oversized event: %w", size, err)
+	}
+	b.oversized = big
+	b.events = big
+	b.pending = line
+	b.oversizedN.Add(1)
+	if n == 0 {
+		return 0, sdk.ErrTimeout
+	}
+	return n, nil
+}
+
+// deliverPending hands the oversized event over in its own slab, then puts
+// the regular slab back for the following call.
+func (b *instance) deliverPending(evts sdk.EventWriters) (int, error) {
+	if evts != b.oversized {
+		// cannot happen: deferOversized set the slab; keep the line for later
+		return 0, sdk.ErrTimeout
+	}
+	b.write(evts, 0, b.pending)
+	b.pending = nil
+	b.events = b.regular
+	return 1, nil
+}
+
+// Close stops the readers and frees the slabs the SDK does not free itself
+// (it frees the one Events returns).
+func (b *instance) Close() {
+	b.cancel() // wakes a blocked NextBatch and stops the readers
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.readers.Wait()
+	b.timer.Stop()
+	for _, slab := range []sdk.EventWriters{b.regular, b.oversized} {
+		if slab != nil && slab != b.events {
+			slab.Free()
+		}
+	}
+	b.regular, b.oversized = nil, nil
+	b.progressBuf.Free()
+}
+
+// Progress reports how much of a replay file has been read.
+func (b *instance) Progress(_ sdk.PluginState) (float64, string) {
+	if b.replay == nil {
+		return 0, ""
+	}
+	pct := b.replay.Progress()
+	return pct, fmt.Sprintf("%.2f%%", pct*100)
+}
+
+func (b *instance) ProgressBuffer() sdk.StringBuffer { return &b.progressBuf }

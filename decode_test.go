@@ -1,0 +1,117 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// A container die event as daemons before API v1.52 send it (deprecated
+// status/id/from present), with a label holding characters the daemon escapes.
+const dieLine = `{"status":"die","id":"3f2a","from":"tool:1","Type":"container","Action":"die","Actor":{"ID":"3f2a","Attributes":{"exitCode":"137","image":"tool:1","name":"web","com.example.note":"a \u003cb\u003e \"q\" é"}},"scope":"local","time":1795550026,"timeNano":1795550026796334283}`
+
+func TestDecodeKeepsEveryValue(t *testing.T) {
+	d := newDecodedEvent()
+	d.decode(1, []byte(dieLine))
+	if d.err != nil {
+		t.Fatalf("decode: %v", d.err)
+	}
+	for name, got := range map[string]string{
+		"status": d.str(d.status), "id": d.str(d.id), "from": d.str(d.from),
+		"Type": d.str(d.typ), "Action": d.str(d.action), "scope": d.str(d.scope), "Actor.ID": d.str(d.actorID),
+	} {
+		want := map[string]string{"status": "die", "id": "3f2a", "from": "tool:1", "Type": "container", "Action": "die", "scope": "local", "Actor.ID": "3f2a"}[name]
+		if got != want {
+			t.Errorf("%s = %q, want %q", name, got, want)
+		}
+	}
+	if v, _ := d.attr("com.example.note"); v != `a <b> "q" é` {
+		t.Errorf("escaped label = %q", v)
+	}
+	if v, ok := d.attr("exitCode"); !ok || v != "137" {
+		t.Errorf("exitCode = %q %v", v, ok)
+	}
+	if _, ok := d.attr("signal"); ok {
+		t.Errorf("absent attribute reported present")
+	}
+	// timeNano exceeds 2^53: a float would round it.
+	if ts, ok := d.timestamp(); !ok || ts != 1795550026796334283 {
+		t.Errorf("timestamp = %d %v", ts, ok)
+	}
+}
+
+func TestDecodeDerivesDeprecatedKeys(t *testing.T) {
+	// API v1.52 (Docker 29) no longer sends status, id and from.
+	line := `{"Type":"container","Action":"start","Actor":{"ID":"abc","Attributes":{"image":"tool:1","name":"web"}},"scope":"local","time":1,"timeNano":1000000001}`
+	d := newDecodedEvent()
+	d.decode(7, []byte(line))
+	if got := d.str(d.status); got != "start" {
+		t.Errorf("status = %q", got)
+	}
+	if got := d.str(d.id); got != "abc" {
+		t.Errorf("id = %q", got)
+	}
+	if got := d.str(d.from); got != "tool:1" {
+		t.Errorf("from = %q", got)
+	}
+	// Not derived for types that never had them.
+	d.decode(8, []byte(`{"Type":"network","Action":"create","Actor":{"ID":"n1","Attributes":{"name":"x"}},"time":2}`))
+	if d.status.ok || d.id.ok || d.from.ok {
+		t.Errorf("deprecated keys derived for a network event")
+	}
+	if ts, ok := d.timestamp(); !ok || ts != 2e9 {
+		t.Errorf("timestamp from time = %d %v", ts, ok)
+	}
+}
+
+func TestDecodeReusesStateAcrossEvents(t *testing.T) {
+	d := newDecodedEvent()
+	d.decode(1, []byte(dieLine))
+	d.decode(2, []byte(`{"Type":"volume","Action":"create","Actor":{"ID":"v","Attributes":{"driver":"local"}},"scope":"local","time":1,"timeNano":5}`))
+	if _, ok := d.attr("exitCode"); ok {
+		t.Errorf("attribute of the previous event leaked")
+	}
+	if d.status.ok {
+		t.Errorf("status of the previous event leaked")
+	}
+	if v, _ := d.attr("driver"); v != "local" {
+		t.Errorf("driver = %q", v)
+	}
+}
+
+func TestDecodeMalformedLeavesEverythingAbsent(t *testing.T) {
+	for _, in := range []string{
+		``, `[]`, `{"Type":"container","Action":`, `{"Type":"container"`, `not json`,
+		`{"Type":"container","Actor":{"ID":"x","Attributes":{"a":` + strings.Repeat("[", 20000) + `}}}`,
+	} {
+		d := newDecodedEvent()
+		d.decode(1, []byte(in))
+		if d.err == nil {
+			t.Errorf("decode(%.40q): no error", in)
+		}
+		if d.typ.ok || len(d.attrs) != 0 {
+			t.Errorf("decode(%.40q): values kept from a malformed event", in)
+		}
+	}
+}
+
+func TestDecodeOddValueTypes(t *testing.T) {
+	// Replay files written by other tools may carry numbers, nulls and
+	// objects where the daemon writes strings.
+	d := newDecodedEvent()
+	d.decode(1, []byte(`{"Type":null,"Action":{"x":1},"Actor":{"ID":12,"Attributes":{"exitCode":3,"n":null,"o":{"a":"b"}}},"timeNano":"12"}`))
+	if d.err != nil {
+		t.Fatalf("decode: %v", d.err)
+	}
+	if d.typ.ok || d.action.ok {
+		t.Errorf("null/object kept as a string")
+	}
+	if v, ok := d.attr("exitCode"); !ok || v != "3" {
+		t.Errorf("numeric exitCode = %q %v", v, ok)
+	}
+	if _, ok := d.attr("n"); ok {
+		t.Errorf("null attribute present")
+	}
+	if _, ok := d.timestamp(); ok {
+		t.Errorf("string timeNano accepted")
+	}
+}

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"fmt"
+	"log"
+	"os"
+	"sync/atomic"
+
+	"github.com/falcosecurity/plugin-sdk-go/pkg/ptr"
+	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
+)
+
+// pluginState is what plugin_init returns to Falco: the configuration, the
+// SDK's extraction requests, the last error and the decoded-event cache.
+type pluginState struct {
+	cfg    config
+	logger *log.Logger
+
+	extractRequests sdk.ExtractRequestPool
+	lastErr         error
+	lastErrBuf      ptr.StringBuffer
+	stringerBuf     ptr.StringBuffer
+	openParamsBuf   ptr.StringBuffer
+
+	cache       *decodedEvent // the last event decoded for extraction
+	readBuf     []byte        // the event's bytes, read out of Falco's memory
+	undecodable uint64        // extractions asked of events that are not JSON objects
+}
+
+// openTarget is the plugin state that plugin_open serves. The SDK's open
+// callback receives only the open params, not the plugin state, so the state
+// registers itself here at init (as the SDK's own high-level layer does).
+var openTarget atomic.Pointer[pluginState]
+
+func newPluginState(rawConfig string) (sdk.PluginState, error) {
+	cfg, err := parseConfig(rawConfig)
+	if err != nil {
+		return nil, err
+	}
+	p := &pluginState{
+		cfg:     cfg,
+		logger:  log.New(os.Stderr, "[docker plugin] ", log.LstdFlags),
+		cache:   newDecodedEvent(),
+		readBuf: make([]byte, 0, 64<<10),
+	}
+	openTarget.Store(p)
+	return p, nil
+}
+
+// openInstance is the plugin_open callback.
+func openInstance(params string) (sdk.InstanceState, error) {
+	p := openTarget.Load()
+	if p == nil {
+		return nil, fmt.Errorf("plugin_open called before plugin_init")
+	}
+	return p.open(params)
+}
+
+func (p *pluginState) Destroy() {
+	openTarget.CompareAndSwap(p, nil)
+}
+
+func (p *pluginState) warn(msg string) { p.logger.Print(msg) }
+
+func (p *pluginState) ExtractRequests() sdk.ExtractRequestPool     { return p.extractRequests }
+func (p *pluginState) SetExtractRequests(r sdk.ExtractRequestPool) { p.extractRequests = r }
+func (p *pluginState) LastError() error                            { return p.lastErr }
+func (p *pluginState) SetLastError(err error)                      { p.lastErr = err }
+func (p *pluginState) LastErrorBuffer() sdk.StringBuffer           { return &p.lastErrBuf }
+func (p *pluginState) StringerBuffer() sdk.StringBuffer            { return &p.stringerBuf }
+func (p *pluginState) OpenParamsBuffer() sdk.StringBuffer          { return &p.openParamsBuf }

@@ -1,0 +1,19 @@
+package stream
+
+// Line is one Docker event as it travels from a reader to the consumer: the
+// JSON object exactly as the daemon (or the replay file) gave it, and the
+// event's time, picked out on the reader's goroutine so that the consumer
+// (Falco's thread) never parses anything.
+type Line struct {
+	// Data is the event's JSON object, without the trailing newline.
+	Data []byte
+	// TimeNano is the event's timeNano (or time in seconds scaled, when
+	// timeNano is absent); zero when the event carries neither.
+	TimeNano int64
+	// Source is the endpoint or file the line came from, as configured.
+	Source string
+}
+
+// maxRecycledCap bounds the buffers kept for reuse: an occasional multi-MiB
+// event must not pin its buffer in the free list forever.
+const maxRecycledCap = 1 << 20

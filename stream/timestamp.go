@@ -1,0 +1,76 @@
+package stream
+
+import (
+	"bytes"
+	"time"
+
+	jsoniter "github.com/json-iterator/go"
+)
+
+var (
+	timeNanoKey = []byte(`"timeNano":`)
+	timeKey     = []byte(`"time":`)
+)
+
+// TimeNano returns the event's timeNano. The daemon writes it as the last key
+// of the object, so a backwards search finds it without decoding the event;
+// anything unexpected falls back to a real (json-iterator) scan of the
+// top-level keys. timeNano exceeds 2^53 and is read as an integer, never as a
+// float. Returns 0 when the event has neither timeNano nor time.
+func TimeNano(data []byte) int64 {
+	if i := bytes.LastIndex(data, timeNanoKey); i >= 0 {
+		if v, ok := parseTrailingInt(data[i+len(timeNanoKey):]); ok {
+			return v
+		}
+	}
+	return scanTime(data)
+}
+
+// parseTrailingInt parses a non-negative integer that is followed by the end
+// of the object, as the daemon writes timeNano.
+func parseTrailingInt(b []byte) (int64, bool) {
+	var v int64
+	n := 0
+	for n < len(b) && b[n] >= '0' && b[n] <= '9' {
+		if v > (1<<63-1-9)/10 {
+			return 0, false
+		}
+		v = v*10 + int64(b[n]-'0')
+		n++
+	}
+	if n == 0 {
+		return 0, false
+	}
+	rest := bytes.TrimSpace(b[n:])
+	if len(rest) != 1 || rest[0] != '}' {
+		return 0, false
+	}
+	return v, true
+}
+
+// scanTime walks the top-level keys for timeNano, or time (seconds).
+func scanTime(data []byte) int64 {
+	if !bytes.Contains(data, timeKey) && !bytes.Contains(data, timeNanoKey) {
+		return 0
+	}
+	iter := jsoniter.ConfigDefault.BorrowIterator(data)
+	defer jsoniter.ConfigDefault.ReturnIterator(iter)
+	var nano, sec int64
+	for key := iter.ReadObject(); key != "" && iter.Error == nil; key = iter.ReadObject() {
+		switch {
+		case key == "timeNano" && iter.WhatIsNext() == jsoniter.NumberValue:
+			nano = iter.ReadInt64()
+		case key == "time" && iter.WhatIsNext() == jsoniter.NumberValue:
+			sec = iter.ReadInt64()
+		default:
+			iter.Skip()
+		}
+	}
+	switch {
+	case nano > 0:
+		return nano
+	case sec > 0 && sec < (1<<63-1)/int64(time.Second):
+		return sec * 1e9
+	}
+	return 0
+}
