@@ -213,6 +213,14 @@ func (b *instance) Close() {
 	b.progressBuf.Free()
 }
 
+// discard releases an instance that open failed to hand over to the SDK,
+// including the slab the SDK would otherwise free.
+func (b *instance) discard() {
+	events := b.events
+	b.Close()
+	events.Free()
+}
+
 // Progress reports how much of a replay file has been read.
 func (b *instance) Progress(_ sdk.PluginState) (float64, string) {
 	if b.replay == nil {

@@ -55,20 +55,31 @@ func (p *pluginState) openLive() (sdk.InstanceState, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), dialTimeout)
-	defer cancel()
-	if err := daemon.Ping(ctx); err != nil {
-		daemon.Close()
-		return nil, err
-	}
 	inst, err := newInstance(p.cfg)
 	if err != nil {
 		daemon.Close()
 		return nil, err
 	}
+	// Subscribe before returning: events that happen once plugin_open has
+	// returned are all delivered, and a daemon that is not there fails open.
+	ctx, cancel := context.WithTimeout(inst.ctx, dialTimeout)
+	defer cancel()
+	err = daemon.Ping(ctx)
+	var sub *stream.Subscription
+	if err == nil {
+		sub, err = daemon.Subscribe(inst.ctx, stream.StreamOptions{})
+	}
+	if err != nil {
+		daemon.Close()
+		inst.discard()
+		return nil, err
+	}
 	inst.run(func(ctx context.Context) {
 		defer daemon.Close()
-		err := daemon.Stream(ctx, inst.queue, stream.StreamOptions{}, p.cfg.MaxEventSize, inst.countOversized)
+		err := sub.Pump(inst.queue, p.cfg.MaxEventSize, inst.countOversized)
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
 		inst.queue.Finish(err)
 	})
 	return inst, nil

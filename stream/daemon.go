@@ -89,11 +89,17 @@ type StreamOptions struct {
 	Filters string    // JSON of the daemon's filters argument, "" for none
 }
 
-// Stream reads the daemon's events into q until the stream ends, ctx is
-// done or q is closed. Each line is offered without blocking (see Queue.Offer).
-// It returns why the stream ended; a daemon that stops ends it with an
-// unexpected EOF, since the final chunk is never sent.
-func (d *Daemon) Stream(ctx context.Context, q *Queue, opts StreamOptions, maxEventSize int, tooLong func()) error {
+// Subscription is an open GET /events response.
+type Subscription struct {
+	host string
+	body io.ReadCloser
+}
+
+// Subscribe asks the daemon for its events and returns once the daemon has
+// answered: it registers the subscriber before answering, so no event that
+// happens after Subscribe returns can be missed. ctx bounds the whole
+// subscription, not only this call.
+func (d *Daemon) Subscribe(ctx context.Context, opts StreamOptions) (*Subscription, error) {
 	query := url.Values{}
 	if !opts.Since.IsZero() {
 		query.Set("since", fmt.Sprintf("%d.%09d", opts.Since.Unix(), opts.Since.Nanosecond()))
@@ -109,18 +115,28 @@ func (d *Daemon) Stream(ctx context.Context, q *Queue, opts StreamOptions, maxEv
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
-		return fmt.Errorf("events request for %s: %w", d.host, err)
+		return nil, fmt.Errorf("events request for %s: %w", d.host, err)
 	}
 	resp, err := d.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("docker daemon at %s: GET /events: %w", d.host, err)
+		return nil, fmt.Errorf("docker daemon at %s: GET /events: %w", d.host, err)
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("docker daemon at %s: GET /events: %s: %s", d.host, resp.Status, strings.TrimSpace(string(msg)))
+		resp.Body.Close()
+		return nil, fmt.Errorf("docker daemon at %s: GET /events: %s: %s", d.host, resp.Status, strings.TrimSpace(string(msg)))
 	}
-	split := newLineSplitter(resp.Body, maxEventSize)
+	return &Subscription{host: d.host, body: resp.Body}, nil
+}
+
+// Pump reads the subscription's events into q until the stream ends (ctx
+// done, daemon gone), then closes it. Each line is offered without blocking
+// (see Queue.Offer); lines above maxEventSize are skipped and reported to
+// tooLong. It returns why the stream ended: a daemon that stops ends it
+// with an unexpected EOF, since the final chunk is never sent.
+func (s *Subscription) Pump(q *Queue, maxEventSize int, tooLong func()) error {
+	defer s.body.Close()
+	split := newLineSplitter(s.body, maxEventSize)
 	for {
 		line, err := split.next()
 		switch {
@@ -130,16 +146,16 @@ func (d *Daemon) Stream(ctx context.Context, q *Queue, opts StreamOptions, maxEv
 			}
 			continue
 		case err == io.EOF:
-			return fmt.Errorf("docker daemon at %s: events stream closed", d.host)
+			return fmt.Errorf("docker daemon at %s: events stream closed", s.host)
 		case err != nil:
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("docker daemon at %s: events stream: %w", d.host, err)
+			return fmt.Errorf("docker daemon at %s: events stream: %w", s.host, err)
 		}
 		if len(line) == 0 {
 			continue
 		}
-		q.Offer(line, d.host)
+		q.Offer(line, s.host)
 	}
 }
+
+// Close ends the subscription.
+func (s *Subscription) Close() error { return s.body.Close() }
