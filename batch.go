@@ -19,7 +19,8 @@ const dialTimeout = 10 * time.Second
 // instance is one open stream: the slab of event slots handed to Falco, the
 // queue the readers fill, and the goroutines that fill it.
 type instance struct {
-	cfg config
+	cfg   config
+	owner *openInstances // the plugin state's registry, for metrics
 
 	// events is the slab the SDK hands to Falco on the next next_batch. It
 	// is normally regular (BatchSize x EventSize); for one call it is
@@ -34,20 +35,21 @@ type instance struct {
 	// from another thread frees nothing NextBatch is writing into.
 	mu sync.Mutex
 
-	queue   *stream.Queue
-	replay  *stream.Replay // nil when live
-	ctx     context.Context
-	cancel  context.CancelFunc
-	readers sync.WaitGroup
-	timer   *time.Timer
-	done    error // the error or EOF returned once the queue is drained
+	queue     *stream.Queue
+	replay    *stream.Replay     // nil when live
+	followers []*stream.Follower // one per daemon when live
+	ctx       context.Context
+	cancel    context.CancelFunc
+	readers   sync.WaitGroup
+	timer     *time.Timer
+	done      error // the error or EOF returned once the queue is drained
 
 	progressBuf ptr.StringBuffer
+	trailer     []byte // scratch for the origin trailer
 
 	delivered     atomic.Uint64
 	deliveredSize atomic.Uint64
 	oversizedN    atomic.Uint64 // events above eventSize, delivered whole
-	tooLarge      atomic.Uint64 // events above maxEventSize, skipped
 }
 
 func newInstance(cfg config) (*instance, error) {
@@ -77,8 +79,6 @@ func (b *instance) run(reader func(ctx context.Context)) {
 		reader(b.ctx)
 	}()
 }
-
-func (b *instance) countOversized() { b.tooLarge.Add(1) }
 
 func (b *instance) Events() sdk.EventWriters        { return b.events }
 func (b *instance) SetEvents(evts sdk.EventWriters) { b.events = evts }
@@ -137,7 +137,7 @@ func (b *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, err
 			}
 			return n, b.done
 		}
-		if len(line.Data) > b.cfg.EventSize {
+		if payloadSize(line) > b.cfg.EventSize {
 			return b.deferOversized(n, line)
 		}
 		b.write(evts, n, line)
@@ -146,10 +146,29 @@ func (b *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, err
 	return n, nil
 }
 
+// originSep separates the daemon's JSON from the origin trailer that live
+// events carry: JSON NUL host NUL daemon-name. Valid JSON never holds a raw
+// NUL, so the JSON stays byte for byte the daemon's, and a reader that stops
+// at NUL sees only it.
+const originSep = 0
+
+// payloadSize is the size of line's event data, trailer included.
+func payloadSize(line *stream.Line) int {
+	if line.Origin == nil {
+		return len(line.Data)
+	}
+	return len(line.Data) + 2 + len(line.Origin.Host) + len(line.Origin.Name)
+}
+
 // write copies line into slot i and recycles it.
 func (b *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
 	evt := evts.Get(i)
-	evt.Writer().Write(line.Data)
+	w := evt.Writer()
+	w.Write(line.Data)
+	if o := line.Origin; o != nil {
+		b.trailer = append(append(append(append(b.trailer[:0], originSep), o.Host...), originSep), o.Name...)
+		w.Write(b.trailer)
+	}
 	ts := line.TimeNano
 	if ts <= 0 {
 		ts = time.Now().UnixNano()
@@ -166,7 +185,7 @@ func (b *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
 // can only take effect from the next call on.
 func (b *instance) deferOversized(n int, line *stream.Line) (int, error) {
 	size := int64(b.cfg.EventSize)
-	for size < int64(len(line.Data)) {
+	for size < int64(payloadSize(line)) {
 		size *= 2
 	}
 	big, err := sdk.NewEventWriters(1, size)
@@ -199,10 +218,14 @@ func (b *instance) deliverPending(evts sdk.EventWriters) (int, error) {
 // Close stops the readers and frees the slabs the SDK does not free itself
 // (it frees the one Events returns).
 func (b *instance) Close() {
+	if b.owner != nil {
+		b.owner.remove(b)
+	}
 	b.cancel() // wakes a blocked NextBatch and stops the readers
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.readers.Wait()
+	b.queue.Finish(context.Canceled) // a no-op when a replay already ended it
 	b.timer.Stop()
 	for _, slab := range []sdk.EventWriters{b.regular, b.oversized} {
 		if slab != nil && slab != b.events {

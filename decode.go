@@ -29,6 +29,7 @@ type decodedEvent struct {
 	err    error  // why the event could not be decoded
 
 	arena                                         []byte
+	host, daemonName                              span // from the origin trailer of live events
 	status, id, from, typ, action, scope, actorID span
 	time, timeNano                                int64
 	hasTime, hasTimeNano                          bool
@@ -52,6 +53,7 @@ func (d *decodedEvent) reset(evtNum uint64) {
 	d.err = nil
 	d.arena = d.arena[:0]
 	d.status, d.id, d.from, d.typ, d.action, d.scope, d.actorID = span{}, span{}, span{}, span{}, span{}, span{}, span{}
+	d.host, d.daemonName = span{}, span{}
 	d.time, d.timeNano, d.hasTime, d.hasTimeNano = 0, 0, false, false
 	clear(d.attrs) // drop the key strings
 	d.attrs = d.attrs[:0]
@@ -62,6 +64,7 @@ func (d *decodedEvent) reset(evtNum uint64) {
 // no value instead of failing Falco's rule evaluation.
 func (d *decodedEvent) decode(evtNum uint64, data []byte) {
 	d.reset(evtNum)
+	data, trailer, hasTrailer := bytes.Cut(data, []byte{originSep})
 	iter := d.iter
 	iter.ResetBytes(data)
 	iter.Error = nil
@@ -96,6 +99,21 @@ func (d *decodedEvent) decode(evtNum uint64, data []byte) {
 		return
 	}
 	d.deriveDeprecated()
+	if hasTrailer {
+		host, name, _ := bytes.Cut(trailer, []byte{originSep})
+		d.host = d.keep(host)
+		d.daemonName = d.keep(name)
+	}
+}
+
+// keep copies b into the arena; empty is absent.
+func (d *decodedEvent) keep(b []byte) span {
+	if len(b) == 0 {
+		return span{}
+	}
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return span{start: start, end: len(d.arena), ok: true}
 }
 
 // deriveDeprecated fills status, id and from the way daemons before API

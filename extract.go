@@ -59,6 +59,8 @@ const (
 	fieldServiceImageNew
 	fieldServiceUpdateStateOld
 	fieldServiceUpdateStateNew
+	fieldHost
+	fieldDaemonName
 	numFields
 )
 
@@ -128,6 +130,8 @@ var fieldTable = [numFields]sdk.FieldEntry{
 	fieldServiceImageNew:       str("docker.service.image.new", "Swarm service image after the update"),
 	fieldServiceUpdateStateOld: str("docker.service.updatestate.old", "Swarm service update state before the update (updating, completed, paused, rollback_started...)"),
 	fieldServiceUpdateStateNew: str("docker.service.updatestate.new", "Swarm service update state after the update"),
+	fieldHost:                  str("docker.host", "Endpoint of the daemon that sent the event, as configured (live events only)"),
+	fieldDaemonName:            str("docker.daemon.name", "Name of the daemon that sent the event (its hostname, from GET /info; live events only)"),
 }
 
 // attributeFields maps the fields that are one attribute by a fixed key.
@@ -198,6 +202,10 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 		setSpan(req, ev, ev.scope)
 	case fieldActorID:
 		setSpan(req, ev, ev.actorID)
+	case fieldHost:
+		setSpan(req, ev, ev.host)
+	case fieldDaemonName:
+		setSpan(req, ev, ev.daemonName)
 	case fieldAttributes:
 		if !req.ArgPresent() || req.ArgKey() == "" {
 			return fmt.Errorf("field %s needs a key argument, e.g. docker.attributes[name]", fieldTable[id].Name)

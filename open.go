@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -25,18 +26,27 @@ func (p *pluginState) OpenParams() ([]sdk.OpenParam, error) {
 func (p *pluginState) open(params string) (sdk.InstanceState, error) {
 	params = strings.TrimSpace(params)
 	switch {
-	case params == "":
-		return p.openLive()
 	case strings.HasPrefix(params, replayScheme):
-		return p.openReplay(strings.TrimPrefix(params, replayScheme))
+		params = strings.TrimPrefix(params, replayScheme)
 	case strings.Contains(params, "://"):
 		return nil, fmt.Errorf("open params %q: expected empty (live) or file://PATH (replay)", params)
-	default:
-		return p.openReplay(params)
 	}
+	var inst *instance
+	var err error
+	if params == "" {
+		inst, err = p.openLive()
+	} else {
+		inst, err = p.openReplay(params)
+	}
+	if err != nil {
+		return nil, err
+	}
+	inst.owner = &p.instances
+	p.instances.add(inst)
+	return inst, nil
 }
 
-func (p *pluginState) openReplay(path string) (sdk.InstanceState, error) {
+func (p *pluginState) openReplay(path string) (*instance, error) {
 	replay, err := stream.OpenReplay(path, p.warn)
 	if err != nil {
 		return nil, err
@@ -50,37 +60,52 @@ func (p *pluginState) openReplay(path string) (sdk.InstanceState, error) {
 	return inst, nil
 }
 
-func (p *pluginState) openLive() (sdk.InstanceState, error) {
-	daemon, err := stream.NewDaemon(stream.DaemonConfig{Host: p.cfg.Host, APIVersion: p.cfg.APIVersion})
-	if err != nil {
-		return nil, err
-	}
+func (p *pluginState) openLive() (*instance, error) {
 	inst, err := newInstance(p.cfg)
 	if err != nil {
-		daemon.Close()
 		return nil, err
 	}
-	// Subscribe before returning: events that happen once plugin_open has
-	// returned are all delivered, and a daemon that is not there fails open.
-	ctx, cancel := context.WithTimeout(inst.ctx, dialTimeout)
-	defer cancel()
-	err = daemon.Ping(ctx)
-	var sub *stream.Subscription
-	if err == nil {
-		sub, err = daemon.Subscribe(inst.ctx, stream.StreamOptions{})
+	var tlsFiles *stream.TLSFiles
+	if p.cfg.TLS.Enabled {
+		t := p.cfg.TLS
+		tlsFiles = &stream.TLSFiles{CA: t.CA, Cert: t.Cert, Key: t.Key, Verify: t.Verify}
 	}
-	if err != nil {
-		daemon.Close()
-		inst.discard()
-		return nil, err
-	}
-	inst.run(func(ctx context.Context) {
-		defer daemon.Close()
-		err := sub.Pump(inst.queue, p.cfg.MaxEventSize, inst.countOversized)
-		if ctx.Err() != nil {
-			err = ctx.Err()
+	// Subscribe to every daemon before returning: events that happen once
+	// plugin_open has returned are all delivered. A single daemon that is
+	// not there fails the open; among several, the ones down are retried in
+	// the background while the others flow, and only all down fails.
+	var failures []error
+	for _, host := range p.cfg.Hosts {
+		daemon, err := stream.NewDaemon(stream.DaemonConfig{Host: host, APIVersion: p.cfg.APIVersion, TLS: tlsFiles})
+		if err != nil {
+			inst.discard()
+			return nil, err
 		}
-		inst.queue.Finish(err)
-	})
+		follower := stream.NewFollower(daemon, inst.queue, stream.FollowOptions{
+			Filters:      p.cfg.Filters,
+			MinBackoff:   p.cfg.ReconnectMin,
+			MaxBackoff:   p.cfg.ReconnectMax,
+			ResumeWindow: p.cfg.ResumeWindow,
+			MaxEventSize: p.cfg.MaxEventSize,
+		}, p.warn)
+		sub, err := follower.Subscribe(inst.ctx)
+		if err != nil {
+			failures = append(failures, err)
+			if len(p.cfg.Hosts) > 1 {
+				p.warn(fmt.Sprintf("%v; retrying in the background", err))
+			}
+		}
+		inst.followers = append(inst.followers, follower)
+		inst.run(func(ctx context.Context) {
+			defer daemon.Close()
+			follower.Run(ctx, sub)
+		})
+	}
+	if len(failures) == len(p.cfg.Hosts) {
+		inst.discard()
+		return nil, errors.Join(failures...)
+	}
+	// The queue ends only when the instance closes (Close finishes it): a
+	// live source never reports EOF or an error to Falco, it reconnects.
 	return inst, nil
 }

@@ -5,6 +5,7 @@ import (
 	"log"
 	"os"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/falcosecurity/plugin-sdk-go/pkg/ptr"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
@@ -21,6 +22,10 @@ type pluginState struct {
 	lastErrBuf      ptr.StringBuffer
 	stringerBuf     ptr.StringBuffer
 	openParamsBuf   ptr.StringBuffer
+
+	instances openInstances  // open instances, for metrics
+	pprof     *pprofServer   // nil unless pprofAddr is set
+	metricsC  unsafe.Pointer // C array served by plugin_get_metrics
 
 	cache       *decodedEvent // the last event decoded for extraction
 	readBuf     []byte        // the event's bytes, read out of Falco's memory
@@ -43,6 +48,12 @@ func newPluginState(rawConfig string) (sdk.PluginState, error) {
 		cache:   newDecodedEvent(),
 		readBuf: make([]byte, 0, 64<<10),
 	}
+	if cfg.PprofAddr != "" {
+		if p.pprof, err = startPprof(cfg.PprofAddr); err != nil {
+			return nil, err
+		}
+		p.logger.Printf("serving net/http/pprof on http://%s/debug/pprof/", p.pprof.Addr())
+	}
 	openTarget.Store(p)
 	return p, nil
 }
@@ -58,6 +69,10 @@ func openInstance(params string) (sdk.InstanceState, error) {
 
 func (p *pluginState) Destroy() {
 	openTarget.CompareAndSwap(p, nil)
+	p.freeMetricsBuffer()
+	if p.pprof != nil {
+		p.pprof.Close()
+	}
 }
 
 func (p *pluginState) warn(msg string) { p.logger.Print(msg) }

@@ -29,3 +29,71 @@ import (
 	// plugin_get_progress (replay files)
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/progress"
 )
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/include
+#include <stdlib.h>
+#include "plugin_types.h"
+*/
+import "C"
+
+import (
+	"unsafe"
+
+	"github.com/falcosecurity/plugin-sdk-go/pkg/cgo"
+)
+
+// plugin_get_metrics (plugin API 3.x) has no package in the Go SDK: the
+// plugin exports it itself. Falco polls it for its metrics output.
+//
+//export plugin_get_metrics
+func plugin_get_metrics(pState C.uintptr_t, numMetrics *C.uint32_t) *C.ss_plugin_metric {
+	*numMetrics = 0
+	if pState == 0 {
+		return nil
+	}
+	p, ok := cgo.Handle(pState).Value().(*pluginState)
+	if !ok {
+		return nil
+	}
+	out := p.metricsBuffer()
+	totals := p.instances.totals()
+	totals.eventsUndecodable += p.undecodable
+	for i, def := range metricDefs {
+		m := &out[i]
+		m._type = C.SS_PLUGIN_METRIC_TYPE_NON_MONOTONIC
+		if def.monotonic {
+			m._type = C.SS_PLUGIN_METRIC_TYPE_MONOTONIC
+		}
+		m.value_type = C.SS_PLUGIN_METRIC_VALUE_TYPE_U64
+		*(*C.uint64_t)(unsafe.Pointer(&m.value)) = C.uint64_t(def.value(&totals))
+	}
+	*numMetrics = C.uint32_t(len(out))
+	return &out[0]
+}
+
+// metricsBuffer returns the plugin state's C array of metrics, allocated
+// with its names on first use and freed by Destroy.
+func (p *pluginState) metricsBuffer() []C.ss_plugin_metric {
+	if p.metricsC == nil {
+		n := len(metricDefs)
+		p.metricsC = unsafe.Pointer(C.calloc(C.size_t(n), C.sizeof_ss_plugin_metric))
+		out := unsafe.Slice((*C.ss_plugin_metric)(p.metricsC), n)
+		for i, def := range metricDefs {
+			out[i].name = C.CString(def.name)
+		}
+	}
+	return unsafe.Slice((*C.ss_plugin_metric)(p.metricsC), len(metricDefs))
+}
+
+// freeMetricsBuffer releases what metricsBuffer allocated.
+func (p *pluginState) freeMetricsBuffer() {
+	if p.metricsC == nil {
+		return
+	}
+	for _, m := range unsafe.Slice((*C.ss_plugin_metric)(p.metricsC), len(metricDefs)) {
+		C.free(unsafe.Pointer(m.name))
+	}
+	C.free(p.metricsC)
+	p.metricsC = nil
+}

@@ -8,18 +8,62 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/tlsconfig"
 )
 
 // DaemonConfig says how to reach one Docker daemon. Empty fields follow the
 // docker CLI: DOCKER_HOST, DOCKER_API_VERSION, DOCKER_CERT_PATH and
 // DOCKER_TLS_VERIFY, then the local socket.
 type DaemonConfig struct {
-	Host       string // unix:///var/run/docker.sock, tcp://host:2376...
-	APIVersion string // pin an API version instead of negotiating
+	Host       string    // unix:///var/run/docker.sock, tcp://host:2376...
+	APIVersion string    // pin an API version instead of negotiating
+	TLS        *TLSFiles // nil: DOCKER_CERT_PATH if set, else no TLS
+}
+
+// TLSFiles are the PEM files of a TLS client. Verify is on unless turned
+// off explicitly: a security tool does not trust an unverified daemon (the
+// docker CLI, unlike us, skips verification when DOCKER_TLS_VERIFY is unset).
+type TLSFiles struct {
+	CA, Cert, Key string
+	Verify        bool
+}
+
+// tlsFromEnv reads DOCKER_CERT_PATH the docker CLI's way (ca.pem, cert.pem,
+// key.pem), verifying unless DOCKER_TLS_VERIFY is explicitly false.
+func tlsFromEnv() *TLSFiles {
+	dir := os.Getenv(client.EnvOverrideCertPath)
+	if dir == "" {
+		return nil
+	}
+	verify := true
+	if v, err := strconv.ParseBool(os.Getenv(client.EnvTLSVerify)); err == nil && !v {
+		verify = false
+	}
+	return &TLSFiles{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"), Verify: verify}
+}
+
+// httpClientWithTLS is the docker client's HTTP client with our TLS
+// settings; the client then sets the dialer for the endpoint on it.
+func httpClientWithTLS(files *TLSFiles) (*http.Client, error) {
+	cfg, err := tlsconfig.Client(tlsconfig.Options{
+		CAFile:             files.CA,
+		CertFile:           files.Cert,
+		KeyFile:            files.Key,
+		InsecureSkipVerify: !files.Verify,
+		ExclusiveRootPools: true,
+	})
+	if err != nil {
+		// tlsconfig names the file that failed; it never prints key material.
+		return nil, fmt.Errorf("TLS client configuration: %w", err)
+	}
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, CheckRedirect: client.CheckRedirect}, nil
 }
 
 // Daemon streams the raw /events lines of one Docker daemon. The official
@@ -33,9 +77,24 @@ type Daemon struct {
 	basePath string
 }
 
+// connectTimeout bounds each attempt to reach a daemon.
+const connectTimeout = 10 * time.Second
+
 // NewDaemon prepares a client for cfg. It does not contact the daemon.
 func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
-	opts := []client.Opt{client.FromEnv}
+	tlsFiles := cfg.TLS
+	if tlsFiles == nil {
+		tlsFiles = tlsFromEnv()
+	}
+	var opts []client.Opt
+	if tlsFiles != nil {
+		hc, err := httpClientWithTLS(tlsFiles)
+		if err != nil {
+			return nil, fmt.Errorf("docker client for %s: %w", displayHost(cfg.Host), err)
+		}
+		opts = append(opts, client.WithHTTPClient(hc))
+	}
+	opts = append(opts, client.WithHostFromEnv(), client.WithVersionFromEnv())
 	if cfg.Host != "" {
 		opts = append(opts, client.WithHost(cfg.Host))
 	}
@@ -46,7 +105,7 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	}
 	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("docker client for %q: %w", cfg.Host, err)
+		return nil, fmt.Errorf("docker client for %s: %w", displayHost(cfg.Host), err)
 	}
 	hostURL, err := client.ParseHostURL(cli.DaemonHost())
 	if err != nil {
@@ -55,7 +114,13 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	}
 	dial := cli.Dialer() // unix, tcp and TLS alike
 	transport := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+			defer cancel()
+			return dial(ctx)
+		},
+		// A daemon that accepts but never answers must not hang a (re)connect.
+		ResponseHeaderTimeout: connectTimeout,
 	}
 	return &Daemon{
 		cli:      cli,
@@ -63,6 +128,22 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 		http:     &http.Client{Transport: transport},
 		basePath: hostURL.Path,
 	}, nil
+}
+
+func displayHost(host string) string {
+	if host == "" {
+		return "the default endpoint"
+	}
+	return host
+}
+
+// Info returns the daemon's name (GET /info): its hostname.
+func (d *Daemon) Name(ctx context.Context) (string, error) {
+	info, err := d.cli.Info(ctx)
+	if err != nil {
+		return "", fmt.Errorf("docker daemon at %s: GET /info: %w", d.host, err)
+	}
+	return info.Name, nil
 }
 
 // Host is the daemon's endpoint, as resolved.
@@ -86,6 +167,7 @@ func (d *Daemon) Ping(ctx context.Context) error {
 // StreamOptions narrow the events asked of the daemon.
 type StreamOptions struct {
 	Since   time.Time // zero: from now on; the daemon's ring holds its last 256 events
+	Until   time.Time // zero: follow forever; else the stream ends at that time
 	Filters string    // JSON of the daemon's filters argument, "" for none
 }
 
@@ -95,6 +177,9 @@ type Subscription struct {
 	body io.ReadCloser
 }
 
+// Host is the endpoint the subscription reads from.
+func (s *Subscription) Host() string { return s.host }
+
 // Subscribe asks the daemon for its events and returns once the daemon has
 // answered: it registers the subscriber before answering, so no event that
 // happens after Subscribe returns can be missed. ctx bounds the whole
@@ -103,6 +188,9 @@ func (d *Daemon) Subscribe(ctx context.Context, opts StreamOptions) (*Subscripti
 	query := url.Values{}
 	if !opts.Since.IsZero() {
 		query.Set("since", fmt.Sprintf("%d.%09d", opts.Since.Unix(), opts.Since.Nanosecond()))
+	}
+	if !opts.Until.IsZero() {
+		query.Set("until", fmt.Sprintf("%d.%09d", opts.Until.Unix(), opts.Until.Nanosecond()))
 	}
 	if opts.Filters != "" {
 		query.Set("filters", opts.Filters)
@@ -129,12 +217,15 @@ func (d *Daemon) Subscribe(ctx context.Context, opts StreamOptions) (*Subscripti
 	return &Subscription{host: d.host, body: resp.Body}, nil
 }
 
-// Pump reads the subscription's events into q until the stream ends (ctx
-// done, daemon gone), then closes it. Each line is offered without blocking
+// errStreamClosed ends a stream the daemon closed cleanly (an until= reached).
+var errStreamClosed = errors.New("events stream closed")
+
+// Pump hands the subscription's lines to offer until the stream ends (ctx
+// done, daemon gone, until= reached), then closes it. offer must not block
 // (see Queue.Offer); lines above maxEventSize are skipped and reported to
 // tooLong. It returns why the stream ended: a daemon that stops ends it
 // with an unexpected EOF, since the final chunk is never sent.
-func (s *Subscription) Pump(q *Queue, maxEventSize int, tooLong func()) error {
+func (s *Subscription) Pump(offer func(line []byte) bool, maxEventSize int, tooLong func()) error {
 	defer s.body.Close()
 	split := newLineSplitter(s.body, maxEventSize)
 	for {
@@ -146,14 +237,14 @@ func (s *Subscription) Pump(q *Queue, maxEventSize int, tooLong func()) error {
 			}
 			continue
 		case err == io.EOF:
-			return fmt.Errorf("docker daemon at %s: events stream closed", s.host)
+			return fmt.Errorf("docker daemon at %s: %w", s.host, errStreamClosed)
 		case err != nil:
 			return fmt.Errorf("docker daemon at %s: events stream: %w", s.host, err)
 		}
 		if len(line) == 0 {
 			continue
 		}
-		q.Offer(line, s.host)
+		offer(line)
 	}
 }
 

@@ -10,8 +10,15 @@ type Line struct {
 	// TimeNano is the event's timeNano (or time in seconds scaled, when
 	// timeNano is absent); zero when the event carries neither.
 	TimeNano int64
-	// Source is the endpoint or file the line came from, as configured.
-	Source string
+	// Origin is the daemon the line came from; nil for a replay file.
+	Origin *Origin
+}
+
+// Origin names a daemon: the endpoint as configured and the daemon's own
+// name (GET /info), which for a Swarm node is its hostname.
+type Origin struct {
+	Host string
+	Name string
 }
 
 // maxRecycledCap bounds the buffers kept for reuse: an occasional multi-MiB

@@ -39,7 +39,7 @@ func (q *Queue) Err() error { return q.err }
 func (q *Queue) Overflows() uint64 { return q.overflows.Load() }
 
 // newLine returns a recycled line, or a new one, holding a copy of data.
-func (q *Queue) newLine(data []byte, source string) *Line {
+func (q *Queue) newLine(data []byte, origin *Origin) *Line {
 	var l *Line
 	select {
 	case l = <-q.free:
@@ -48,15 +48,15 @@ func (q *Queue) newLine(data []byte, source string) *Line {
 	}
 	l.Data = append(l.Data[:0], data...)
 	l.TimeNano = TimeNano(l.Data)
-	l.Source = source
+	l.Origin = origin
 	return l
 }
 
 // Offer enqueues a copy of data without ever blocking: a live reader must keep
 // draining the daemon, which silently drops subscribers that fall behind. A
 // full queue counts an overflow and returns false.
-func (q *Queue) Offer(data []byte, source string) bool {
-	l := q.newLine(data, source)
+func (q *Queue) Offer(data []byte, origin *Origin) bool {
+	l := q.newLine(data, origin)
 	select {
 	case q.lines <- l:
 		return true
@@ -69,8 +69,8 @@ func (q *Queue) Offer(data []byte, source string) bool {
 
 // Put enqueues a copy of data, waiting for room: a replay file loses nothing
 // by waiting for its consumer.
-func (q *Queue) Put(ctx context.Context, data []byte, source string) error {
-	l := q.newLine(data, source)
+func (q *Queue) Put(ctx context.Context, data []byte) error {
+	l := q.newLine(data, nil)
 	select {
 	case q.lines <- l:
 		return nil
@@ -99,3 +99,6 @@ func (q *Queue) Finish(err error) {
 		close(q.lines)
 	})
 }
+
+// Len is the number of lines waiting for the consumer.
+func (q *Queue) Len() int { return len(q.lines) }

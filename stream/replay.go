@@ -15,12 +15,13 @@ import (
 // Replay reads a JSON-lines file of Docker events: the lines the daemon
 // writes on /events, or what `docker events --format '{{json .}}'` prints.
 type Replay struct {
-	path    string
-	file    *os.File
-	size    int64
-	offset  atomic.Int64  // bytes consumed, for progress
-	skipped atomic.Uint64 // lines that were not a JSON object
-	warn    func(msg string)
+	path     string
+	file     *os.File
+	size     int64
+	offset   atomic.Int64  // bytes consumed, for progress
+	skipped  atomic.Uint64 // lines not delivered: malformed, empty or too large
+	tooLarge atomic.Uint64 // of which above maxEventSize
+	warn     func(msg string)
 }
 
 // OpenReplay opens path for replay. warn receives one message per skipped
@@ -50,8 +51,11 @@ func (r *Replay) Progress() float64 {
 	return float64(r.offset.Load()) / float64(r.size)
 }
 
-// Skipped is the number of lines skipped as malformed, empty or oversized.
+// Skipped is the number of lines skipped as malformed, empty or too large.
 func (r *Replay) Skipped() uint64 { return r.skipped.Load() }
+
+// TooLarge is the number of lines skipped for exceeding maxEventSize.
+func (r *Replay) TooLarge() uint64 { return r.tooLarge.Load() }
 
 // Run copies every valid line into q, waiting for room, then finishes q
 // (nil error at end of file). It closes the file before returning.
@@ -62,6 +66,7 @@ func (r *Replay) Run(ctx context.Context, q *Queue, maxEventSize int) {
 		line, err := split.next()
 		switch {
 		case errors.Is(err, ErrLineTooLong):
+			r.tooLarge.Add(1)
 			r.skip(lineNo, err.Error())
 			continue
 		case err == io.EOF:
@@ -76,7 +81,7 @@ func (r *Replay) Run(ctx context.Context, q *Queue, maxEventSize int) {
 			r.skip(lineNo, reason)
 			continue
 		}
-		if err := q.Put(ctx, line, r.path); err != nil {
+		if err := q.Put(ctx, line); err != nil {
 			q.Finish(err)
 			return
 		}

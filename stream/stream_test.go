@@ -67,8 +67,9 @@ func TestLineSplitter(t *testing.T) {
 
 func TestQueueOfferCountsOverflowInsteadOfBlocking(t *testing.T) {
 	q := NewQueue(2)
+	origin := &Origin{Host: "unix:///x.sock", Name: "x"}
 	for i := 0; i < 5; i++ {
-		q.Offer([]byte(`{"timeNano":1}`), "h")
+		q.Offer([]byte(`{"timeNano":1}`), origin)
 	}
 	if got := q.Overflows(); got != 3 {
 		t.Errorf("overflows = %d, want 3", got)
@@ -76,7 +77,7 @@ func TestQueueOfferCountsOverflowInsteadOfBlocking(t *testing.T) {
 	q.Finish(nil)
 	n := 0
 	for l := range q.Lines() {
-		if l.TimeNano != 1 || l.Source != "h" {
+		if l.TimeNano != 1 || l.Origin != origin {
 			t.Errorf("line = %+v", l)
 		}
 		q.Release(l)

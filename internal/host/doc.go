@@ -30,4 +30,4 @@
 // NextBatch is blocked inside the plugin.
 package host
 
-// plugin_api.h and plugin_types.h are verbatim copies of pkg/sdk/ in github.com/falcosecurity/plugin-sdk-go v0.8.3 (plugin API 3.11.0).
+// include/plugin_api.h and include/plugin_types.h (repository root) are verbatim copies of pkg/sdk/ in github.com/falcosecurity/plugin-sdk-go v0.8.3 (plugin API 3.11.0).

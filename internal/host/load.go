@@ -1,6 +1,7 @@
 package host
 
 /*
+#cgo CFLAGS: -I${SRCDIR}/../../include
 #cgo LDFLAGS: -ldl
 #include "cwrap.h"
 */

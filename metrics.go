@@ -1,0 +1,124 @@
+package main
+
+import (
+	"sync"
+)
+
+// counters are the plugin's health figures, summed over its instances and
+// served through plugin_get_metrics.
+type counters struct {
+	eventsDelivered    uint64
+	bytesDelivered     uint64
+	eventsOversized    uint64 // above eventSize, delivered whole
+	eventsTooLarge     uint64 // above maxEventSize, skipped
+	queueOverflows     uint64
+	queueLength        uint64
+	reconnects         uint64
+	resumeGaps         uint64
+	duplicatesDropped  uint64
+	daemonsConnected   uint64
+	replayLinesSkipped uint64
+	eventsUndecodable  uint64
+}
+
+func (c *counters) add(o counters) {
+	c.eventsDelivered += o.eventsDelivered
+	c.bytesDelivered += o.bytesDelivered
+	c.eventsOversized += o.eventsOversized
+	c.eventsTooLarge += o.eventsTooLarge
+	c.queueOverflows += o.queueOverflows
+	c.queueLength += o.queueLength
+	c.reconnects += o.reconnects
+	c.resumeGaps += o.resumeGaps
+	c.duplicatesDropped += o.duplicatesDropped
+	c.daemonsConnected += o.daemonsConnected
+	c.replayLinesSkipped += o.replayLinesSkipped
+	c.eventsUndecodable += o.eventsUndecodable
+}
+
+// metricDefs fixes the names and order of the metrics: the C array built
+// from them is allocated once per plugin state.
+var metricDefs = [...]struct {
+	name      string
+	monotonic bool
+	value     func(*counters) uint64
+}{
+	{"docker.events_delivered", true, func(c *counters) uint64 { return c.eventsDelivered }},
+	{"docker.bytes_delivered", true, func(c *counters) uint64 { return c.bytesDelivered }},
+	{"docker.events_oversized", true, func(c *counters) uint64 { return c.eventsOversized }},
+	{"docker.events_too_large", true, func(c *counters) uint64 { return c.eventsTooLarge }},
+	{"docker.queue_overflows", true, func(c *counters) uint64 { return c.queueOverflows }},
+	{"docker.queue_length", false, func(c *counters) uint64 { return c.queueLength }},
+	{"docker.reconnects", true, func(c *counters) uint64 { return c.reconnects }},
+	{"docker.resume_gaps", true, func(c *counters) uint64 { return c.resumeGaps }},
+	{"docker.duplicates_dropped", true, func(c *counters) uint64 { return c.duplicatesDropped }},
+	{"docker.daemons_connected", false, func(c *counters) uint64 { return c.daemonsConnected }},
+	{"docker.replay_lines_skipped", true, func(c *counters) uint64 { return c.replayLinesSkipped }},
+	{"docker.events_undecodable", true, func(c *counters) uint64 { return c.eventsUndecodable }},
+}
+
+// openInstances tracks a plugin state's instances, and keeps the totals of
+// the closed ones so that monotonic metrics never go back.
+type openInstances struct {
+	mu     sync.Mutex
+	set    map[*instance]struct{}
+	closed counters
+}
+
+func (o *openInstances) add(i *instance) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.set == nil {
+		o.set = map[*instance]struct{}{}
+	}
+	o.set[i] = struct{}{}
+}
+
+// remove forgets a closing instance, keeping its monotonic counts.
+func (o *openInstances) remove(i *instance) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.set[i]; !ok {
+		return
+	}
+	delete(o.set, i)
+	c := i.counters()
+	c.queueLength, c.daemonsConnected = 0, 0
+	o.closed.add(c)
+}
+
+// totals sums the counters of every instance, open or closed.
+func (o *openInstances) totals() counters {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	sum := o.closed
+	for inst := range o.set {
+		sum.add(inst.counters())
+	}
+	return sum
+}
+
+// counters reads this instance's figures.
+func (b *instance) counters() counters {
+	c := counters{
+		eventsDelivered: b.delivered.Load(),
+		bytesDelivered:  b.deliveredSize.Load(),
+		eventsOversized: b.oversizedN.Load(),
+		queueOverflows:  b.queue.Overflows(),
+		queueLength:     uint64(b.queue.Len()),
+	}
+	for _, f := range b.followers {
+		c.eventsTooLarge += f.Stats.TooLarge.Load()
+		c.reconnects += f.Stats.Reconnects.Load()
+		c.resumeGaps += f.Stats.ResumeGaps.Load()
+		c.duplicatesDropped += f.Stats.Duplicates.Load()
+		if f.Stats.Connected.Load() {
+			c.daemonsConnected++
+		}
+	}
+	if b.replay != nil {
+		c.replayLinesSkipped = b.replay.Skipped()
+		c.eventsTooLarge += b.replay.TooLarge()
+	}
+	return c
+}
