@@ -34,7 +34,9 @@ test: deps fmt vet $(OUTPUT)
 
 # The main job: build the plugin, load it through its C ABI as Falco does,
 # and print real Docker events with their docker.* fields as they happen.
-# DEMO_ARGS=-generate makes it create and remove a few containers itself.
+# By default it also creates and removes a few Docker objects for 20 s, so
+# that events flow on an idle machine; DEMO_ARGS= streams until Ctrl-C.
+DEMO_ARGS ?= -generate -duration 20s
 demo: deps $(OUTPUT)
 	$(GO) run ./cmd/docker-tail -plugin $(CURDIR)/$(OUTPUT) $(DEMO_ARGS)
 

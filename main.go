@@ -33,4 +33,6 @@ func init() {
 	open.SetOnOpen(openInstance)
 }
 
+//go:generate go test -run TestReadmeTablesMatchTheCode -update .
+
 func main() {}

@@ -23,8 +23,9 @@ type pluginState struct {
 	stringerBuf     ptr.StringBuffer
 	openParamsBuf   ptr.StringBuffer
 
-	instances openInstances  // open instances, for metrics
-	pprof     *pprofServer   // nil unless pprofAddr is set
+	instances openInstances // open instances, for metrics
+	pprof     *pprofServer  // nil unless pprofAddr is set
+	async     asyncExtraction
 	metricsC  unsafe.Pointer // C array served by plugin_get_metrics
 
 	cache       *decodedEvent // the last event decoded for extraction
@@ -69,6 +70,7 @@ func openInstance(params string) (sdk.InstanceState, error) {
 
 func (p *pluginState) Destroy() {
 	openTarget.CompareAndSwap(p, nil)
+	p.async.stop()
 	p.freeMetricsBuffer()
 	if p.pprof != nil {
 		p.pprof.Close()
