@@ -1,0 +1,147 @@
+// Package testdocker holds helpers for tests that need a real Docker Engine:
+// running the docker CLI against a daemon (Docker), a tiny self-built test
+// image (Image), private throw-away daemons in their own network namespace
+// (StartDaemon) for tests that stop/restart a daemon or enable Swarm, and
+// TLS material for daemons listening on TCP (GenerateTLS).
+//
+// Nothing here ever changes the machine's own daemon except by creating
+// containers/images that the caller asks for (and the test image, see Image).
+package testdocker
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// Docker runs the docker CLI against one daemon.
+type Docker struct {
+	// Host is the DOCKER_HOST value; empty means the machine's default
+	// daemon (whatever the environment of the test process selects).
+	Host string
+	// Env holds extra KEY=VALUE environment entries for the CLI (for
+	// example DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=dir). They are
+	// applied after DOCKER_HOST.
+	Env []string
+}
+
+// Skip skips the test unless it runs as root with a docker CLI on PATH.
+func Skip(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("testdocker: needs root")
+	}
+	if _, err := exec.LookPath("docker"); err != nil {
+		t.Skip("testdocker: docker CLI not found on PATH")
+	}
+}
+
+// Environ returns the environment the docker CLI is run with.
+func (d Docker) Environ() []string {
+	env := os.Environ()
+	if d.Host != "" {
+		// A private host must not inherit the settings that select (or
+		// secure the connection to) another daemon.
+		kept := env[:0:0]
+		for _, kv := range env {
+			k, _, _ := strings.Cut(kv, "=")
+			switch k {
+			case "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS":
+				continue
+			}
+			kept = append(kept, kv)
+		}
+		env = append(kept, "DOCKER_HOST="+d.Host)
+	}
+	return append(env, d.Env...)
+}
+
+// Command returns an *exec.Cmd running the docker CLI with args against d.
+func (d Docker) Command(args ...string) *exec.Cmd {
+	cmd := exec.Command("docker", args...)
+	cmd.Env = d.Environ()
+	return cmd
+}
+
+// Run runs `docker args...` and returns its trimmed stdout; it fails the
+// test with stderr when the command fails.
+func (d Docker) Run(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := d.TryInput("", args...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return out
+}
+
+// RunInput is Run with stdin fed from the given string.
+func (d Docker) RunInput(t testing.TB, stdin string, args ...string) string {
+	t.Helper()
+	out, err := d.TryInput(stdin, args...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return out
+}
+
+// Try runs `docker args...` and returns its trimmed stdout. On failure the
+// error includes stderr and wraps the *exec.ExitError (see ExitCode).
+func (d Docker) Try(args ...string) (string, error) {
+	return d.TryInput("", args...)
+}
+
+// TryInput is Try with stdin fed from the given string.
+func (d Docker) TryInput(stdin string, args ...string) (string, error) {
+	cmd := d.Command(args...)
+	cmd.Stdin = strings.NewReader(stdin)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	out := strings.TrimSpace(stdout.String())
+	if err != nil {
+		where := ""
+		if d.Host != "" {
+			where = " (DOCKER_HOST=" + d.Host + ")"
+		}
+		return out, &CmdError{
+			Args:   args,
+			Where:  where,
+			Stdout: out,
+			Stderr: strings.TrimSpace(stderr.String()),
+			Err:    err,
+		}
+	}
+	return out, nil
+}
+
+// CmdError is the error returned by Try/TryInput.
+type CmdError struct {
+	Args           []string
+	Where          string
+	Stdout, Stderr string
+	Err            error
+}
+
+func (e *CmdError) Error() string {
+	return fmt.Sprintf("docker %s%s: %v\nstderr: %s", strings.Join(e.Args, " "), e.Where, e.Err, e.Stderr)
+}
+
+func (e *CmdError) Unwrap() error { return e.Err }
+
+// ExitCode returns the exit code of the command that produced err: 0 for a
+// nil error, the process exit code for an *exec.ExitError anywhere in the
+// chain, and -1 otherwise.
+func ExitCode(err error) int {
+	if err == nil {
+		return 0
+	}
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	return -1
+}
