@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -169,6 +170,14 @@ func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 	if m["docker.reconnects"] < 1 || m["docker.duplicates_dropped"] < 1 {
 		t.Errorf("reconnects %d, duplicates dropped %d: the resume replayed nothing already delivered", m["docker.reconnects"], m["docker.duplicates_dropped"])
 	}
+	// The plugin only ever reads: ping, version, info and events.
+	readOnly := regexp.MustCompile(`^((GET|HEAD) /_ping|GET (/v[0-9.]+)?/(version|info|events))$`)
+	for _, req := range proxy.Requests() {
+		if !readOnly.MatchString(req) {
+			t.Errorf("the plugin sent %q: only GET /_ping, /version, /info and /events are allowed", req)
+		}
+	}
+	t.Logf("requests through the proxy: %q", proxy.Requests())
 	t.Logf("cut: %d events reported by the daemon, %d delivered once each; reconnects %d, duplicates dropped %d",
 		len(want), len(delivered), m["docker.reconnects"], m["docker.duplicates_dropped"])
 }

@@ -157,10 +157,11 @@ func (d *Daemon) Close() error {
 
 // Ping checks that the daemon answers and settles the API version.
 func (d *Daemon) Ping(ctx context.Context) error {
-	if _, err := d.cli.Ping(ctx); err != nil {
+	ping, err := d.cli.Ping(ctx)
+	if err != nil {
 		return fmt.Errorf("docker daemon at %s: %w", d.host, err)
 	}
-	d.cli.NegotiateAPIVersion(ctx)
+	d.cli.NegotiateAPIVersionPing(ping)
 	return nil
 }
 
