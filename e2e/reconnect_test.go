@@ -181,3 +181,31 @@ func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 	t.Logf("cut: %d events reported by the daemon, %d delivered once each; reconnects %d, duplicates dropped %d",
 		len(want), len(delivered), m["docker.reconnects"], m["docker.duplicates_dropped"])
 }
+
+// TestResumeGapIsReported: when more events happen during a cut than the
+// daemon's ring (256) holds, the plugin cannot know what it missed; it must
+// say so (docker.resume_gaps) and go on, without an error to Falco.
+func TestResumeGapIsReported(t *testing.T) {
+	testdocker.Skip(t)
+	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "gap"})
+	d := dm.Docker()
+	proxy := startSocketProxy(t, dm.Socket)
+	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"flushInterval":10,"reconnectMin":20,"reconnectMax":100}`, proxy.Host))
+	c := startCollector(t, openPlugin(t, s, ""))
+	d.Run(t, "volume", "create", "gap-first")
+	c.waitFor(t, 30*time.Second, "the first event", func(evs []collected) bool { return hasActor(evs, "volume", "create", "gap-first") })
+
+	proxy.Cut(true)
+	for i := 0; i < 300; i++ {
+		d.Run(t, "volume", "create", fmt.Sprintf("gap-%03d", i))
+	}
+	proxy.Restore()
+	d.Run(t, "volume", "create", "gap-last")
+	c.waitFor(t, 30*time.Second, "the event after the cut", func(evs []collected) bool { return hasActor(evs, "volume", "create", "gap-last") })
+	if m := metricsOf(s); m["docker.resume_gaps"] != 1 {
+		t.Errorf("docker.resume_gaps = %d after 300 events during a cut, want 1", m["docker.resume_gaps"])
+	}
+	if bad := c.errors(); len(bad) > 0 {
+		t.Errorf("next_batch failed: %q", bad)
+	}
+}
