@@ -217,15 +217,14 @@ func (b *instance) deliverPending(evts sdk.EventWriters) (int, error) {
 
 // Close stops the readers and frees the slabs the SDK does not free itself
 // (it frees the one Events returns).
+// It is idempotent.
 func (b *instance) Close() {
 	if b.owner != nil {
 		b.owner.remove(b)
 	}
-	b.cancel() // wakes a blocked NextBatch and stops the readers
+	b.stop()
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.readers.Wait()
-	b.queue.Finish(context.Canceled) // a no-op when a replay already ended it
 	b.timer.Stop()
 	for _, slab := range []sdk.EventWriters{b.regular, b.oversized} {
 		if slab != nil && slab != b.events {
@@ -234,6 +233,14 @@ func (b *instance) Close() {
 	}
 	b.regular, b.oversized = nil, nil
 	b.progressBuf.Free()
+}
+
+// stop ends the readers and the queue; a blocked NextBatch returns. It is
+// idempotent.
+func (b *instance) stop() {
+	b.cancel() // wakes a blocked NextBatch and stops the readers
+	b.readers.Wait()
+	b.queue.Finish(context.Canceled) // a no-op when a replay already ended it
 }
 
 // discard releases an instance that open failed to hand over to the SDK,

@@ -7,6 +7,7 @@ require (
 	github.com/docker/go-connections v0.8.2
 	github.com/falcosecurity/plugin-sdk-go v0.8.3
 	github.com/json-iterator/go v1.1.12
+	go.yaml.in/yaml/v3 v3.0.5
 )
 
 require (

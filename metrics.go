@@ -1,9 +1,5 @@
 package main
 
-import (
-	"sync"
-)
-
 // counters are the plugin's health figures, summed over its instances and
 // served through plugin_get_metrics.
 type counters struct {
@@ -55,47 +51,6 @@ var metricDefs = [...]struct {
 	{"docker.daemons_connected", false, func(c *counters) uint64 { return c.daemonsConnected }},
 	{"docker.replay_lines_skipped", true, func(c *counters) uint64 { return c.replayLinesSkipped }},
 	{"docker.events_undecodable", true, func(c *counters) uint64 { return c.eventsUndecodable }},
-}
-
-// openInstances tracks a plugin state's instances, and keeps the totals of
-// the closed ones so that monotonic metrics never go back.
-type openInstances struct {
-	mu     sync.Mutex
-	set    map[*instance]struct{}
-	closed counters
-}
-
-func (o *openInstances) add(i *instance) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.set == nil {
-		o.set = map[*instance]struct{}{}
-	}
-	o.set[i] = struct{}{}
-}
-
-// remove forgets a closing instance, keeping its monotonic counts.
-func (o *openInstances) remove(i *instance) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if _, ok := o.set[i]; !ok {
-		return
-	}
-	delete(o.set, i)
-	c := i.counters()
-	c.queueLength, c.daemonsConnected = 0, 0
-	o.closed.add(c)
-}
-
-// totals sums the counters of every instance, open or closed.
-func (o *openInstances) totals() counters {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	sum := o.closed
-	for inst := range o.set {
-		sum.add(inst.counters())
-	}
-	return sum
 }
 
 // counters reads this instance's figures.

@@ -70,6 +70,7 @@ func openInstance(params string) (sdk.InstanceState, error) {
 
 func (p *pluginState) Destroy() {
 	openTarget.CompareAndSwap(p, nil)
+	p.instances.stopAll()
 	p.async.stop()
 	p.freeMetricsBuffer()
 	if p.pprof != nil {

@@ -15,7 +15,7 @@ import (
 // (hosts), tags each event with its daemon, and keeps the survivor flowing
 // after the other is killed.
 func TestTwoDaemonsOneKilled(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	a := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "hosta"})
 	b := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "hostb"})
 	s := initPlugin(t, fmt.Sprintf(`{"hosts":[%q,%q],"flushInterval":10,"reconnectMin":20,"reconnectMax":200}`, a.Host, b.Host))
@@ -68,7 +68,7 @@ func TestTwoDaemonsOneKilled(t *testing.T) {
 // up to queueSize; beyond it, the reader keeps draining the daemon (which
 // would otherwise drop the subscriber) and counts the overflow.
 func TestPausedConsumer(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "pause"})
 	d := dm.Docker()
 	const queueSize = 40
@@ -130,7 +130,7 @@ func TestPausedConsumer(t *testing.T) {
 // (The daemon matches label filters against event attributes: containers
 // carry their labels, volumes and networks do not.)
 func TestDaemonSideFilters(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "filter"})
 	d := dm.Docker()
 	img := testdocker.Image(t, d)
@@ -159,7 +159,7 @@ func TestDaemonSideFilters(t *testing.T) {
 // verification is on: a CA that did not sign the daemon's certificate fails
 // the open, naming the endpoint, without printing any key material.
 func TestTCPWithTLS(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	certs := t.TempDir()
 	server, client := testdocker.GenerateTLS(t, certs, "127.0.0.1")
 	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "tls", TCPAddr: freeLoopbackAddr(t), TLS: &server})

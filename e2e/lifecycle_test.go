@@ -56,7 +56,7 @@ func pluginGoroutines(t testing.TB, pprofAddr string) (int, string) {
 // or EOF), and plugin_close while next_batch is blocked returns promptly,
 // leaving no goroutine behind.
 func TestLiveTimeoutAndCloseWhileBlocked(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	addr := freeLoopbackAddr(t)
 	s := initPlugin(t, fmt.Sprintf(`{"flushInterval":20,"pprofAddr":%q,"filters":{"label":["no-such-label-%d"]}}`, addr, time.Now().UnixNano()))
 	before, _ := pluginGoroutines(t, addr)

@@ -82,7 +82,7 @@ func collectLive(t *testing.T, s *host.State, inst *host.Instance, deadline time
 // events of a container that exits non-zero, an exec, a kill, a volume mount
 // and a network connect.
 func TestLiveDaemonEvents(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	d := testdocker.Docker{}
 	img := testdocker.Image(t, d)
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)

@@ -26,7 +26,7 @@ func groundTruth(t *testing.T, d testdocker.Docker, since time.Time, keep func(s
 // checks that every event the daemon reports for them was delivered exactly
 // once and that next_batch never failed.
 func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "restart"})
 	d := dm.Docker()
 	img := testdocker.Image(t, d)
@@ -119,7 +119,7 @@ func diffKeys(got, want []string) string {
 // just before the last delivered event, and the plugin must deliver what
 // happened during the cut once, and drop what it had already delivered.
 func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	d := testdocker.Docker{}
 	proxy := startSocketProxy(t, "/var/run/docker.sock")
 	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"flushInterval":10,"reconnectMin":20,"reconnectMax":100,"resumeWindow":5000}`, proxy.Host))
@@ -186,7 +186,7 @@ func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 // daemon's ring (256) holds, the plugin cannot know what it missed; it must
 // say so (docker.resume_gaps) and go on, without an error to Falco.
 func TestResumeGapIsReported(t *testing.T) {
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "gap"})
 	d := dm.Docker()
 	proxy := startSocketProxy(t, dm.Socket)

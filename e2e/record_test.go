@@ -25,7 +25,7 @@ func TestRecordFixture(t *testing.T) {
 	if !*record {
 		t.Skip("run with -record to re-record the fixture")
 	}
-	testdocker.Skip(t)
+	testdocker.Require(t)
 	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "rec"})
 	d := dm.Docker()
 	img := testdocker.Image(t, d)

@@ -75,6 +75,19 @@ func (s *State) Destroy() {
 	for _, i := range open {
 		i.Close()
 	}
+	s.destroy()
+}
+
+// DestroyWithoutClose calls plugin_destroy while instances of s are still
+// open, as a misbehaving host would (libsinsp closes first); the instances
+// can still be closed afterwards. It exists for robustness tests.
+func (s *State) DestroyWithoutClose() {
+	if s.h != 0 {
+		s.destroy()
+	}
+}
+
+func (s *State) destroy() {
 	C.host_destroy(s.p.api, s.h)
 	s.h = 0
 	C.free(unsafe.Pointer(s.evtIn))

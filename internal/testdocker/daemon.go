@@ -105,7 +105,7 @@ var (
 // available.
 func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 	t.Helper()
-	Skip(t)
+	Require(t)
 	for _, bin := range []string{"dockerd", "ip", "nsenter"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("testdocker: %s not found on PATH", bin)

@@ -29,14 +29,13 @@ type Docker struct {
 	Env []string
 }
 
-// Skip skips the test unless it runs as root with a docker CLI on PATH.
-func Skip(t testing.TB) {
+// Require fails the test unless it runs as root with a docker CLI on PATH:
+// the project's tests need a real Docker Engine (.ci/deps provides it), and
+// a skipped test would pass without checking anything.
+func Require(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("testdocker: needs root")
-	}
-	if _, err := exec.LookPath("docker"); err != nil {
-		t.Skip("testdocker: docker CLI not found on PATH")
+	if !Available() {
+		t.Fatal("testdocker: these tests need root and the docker CLI (run .ci/deps)")
 	}
 }
 
@@ -144,4 +143,11 @@ func ExitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
+}
+
+// Available reports whether docker can be used here (root, docker on PATH),
+// for tests that only add a part when it is.
+func Available() bool {
+	_, err := exec.LookPath("docker")
+	return err == nil && os.Geteuid() == 0
 }

@@ -20,7 +20,7 @@ func uniqueName(prefix string) string {
 }
 
 func TestImageDefaultDaemon(t *testing.T) {
-	Skip(t)
+	Require(t)
 	t.Parallel()
 	dk := Docker{}
 	start := time.Now()
@@ -106,7 +106,7 @@ func expectFatal(t *testing.T, fn func(tb testing.TB)) string {
 }
 
 func TestSwarmInitRefusesMachineDaemon(t *testing.T) {
-	Skip(t)
+	Require(t)
 	t.Parallel()
 	msg := expectFatal(t, func(tb testing.TB) { SwarmInit(tb, Docker{}) })
 	t.Logf("refused as expected: %s", msg)
@@ -155,7 +155,7 @@ func waitFor(t *testing.T, what string, timeout time.Duration, cond func() (bool
 }
 
 func TestPrivateDaemonLifecycle(t *testing.T) {
-	Skip(t)
+	Require(t)
 	t.Parallel()
 	machineSwarm := (Docker{}).Run(t, "info", "--format", "{{.Swarm.LocalNodeState}}")
 	var root, netns string
@@ -263,7 +263,7 @@ func TestPrivateDaemonLifecycle(t *testing.T) {
 }
 
 func TestTwoDaemons(t *testing.T) {
-	Skip(t)
+	Require(t)
 	t.Parallel()
 	type gone struct{ root, netns string }
 	var left []gone
@@ -374,7 +374,7 @@ func TestGenerateTLS(t *testing.T) {
 }
 
 func TestTLSDaemon(t *testing.T) {
-	Skip(t)
+	Require(t)
 	t.Parallel()
 	dir := t.TempDir()
 	server, client := GenerateTLS(t, dir, "127.0.0.1")
@@ -408,7 +408,7 @@ func TestTLSDaemon(t *testing.T) {
 }
 
 func TestPlainTCPDaemon(t *testing.T) {
-	Skip(t)
+	Require(t)
 	t.Parallel()
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
 	d := StartDaemon(t, DaemonOptions{Name: "tcp", TCPAddr: addr})

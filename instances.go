@@ -1,0 +1,60 @@
+package main
+
+import "sync"
+
+// openInstances tracks a plugin state's instances: for metrics (it keeps the
+// totals of the closed ones, so that monotonic metrics never go back), and
+// so that destroying the state stops the readers of instances a host left
+// open.
+type openInstances struct {
+	mu     sync.Mutex
+	set    map[*instance]struct{}
+	closed counters
+}
+
+func (o *openInstances) add(i *instance) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.set == nil {
+		o.set = map[*instance]struct{}{}
+	}
+	o.set[i] = struct{}{}
+}
+
+// remove forgets a closing instance, keeping its monotonic counts.
+func (o *openInstances) remove(i *instance) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if _, ok := o.set[i]; !ok {
+		return
+	}
+	delete(o.set, i)
+	c := i.counters()
+	c.queueLength, c.daemonsConnected = 0, 0
+	o.closed.add(c)
+}
+
+// totals sums the counters of every instance, open or closed.
+func (o *openInstances) totals() counters {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	sum := o.closed
+	for inst := range o.set {
+		sum.add(inst.counters())
+	}
+	return sum
+}
+
+// stopAll stops the readers of every open instance (plugin_destroy without
+// plugin_close first); their slabs stay for a plugin_close that may follow.
+func (o *openInstances) stopAll() {
+	o.mu.Lock()
+	open := make([]*instance, 0, len(o.set))
+	for i := range o.set {
+		open = append(open, i)
+	}
+	o.mu.Unlock()
+	for _, i := range open {
+		i.stop()
+	}
+}
