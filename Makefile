@@ -8,7 +8,11 @@ GOFLAGS_TEST ?= -count=1
 # Sources of the .so: the plugin package and the reader package.
 SOURCES := $(wildcard *.go stream/*.go) go.mod go.sum
 
-.PHONY: all install test vet fmt demo bench profile clean deps
+# Each fuzz target runs FUZZTIME within make test; make fuzz-long runs longer.
+FUZZTIME ?= 30s
+FUZZ_TARGETS := .:FuzzDecodeAndExtract ./stream:FuzzTimeNano ./stream:FuzzLineSplitter
+
+.PHONY: all install test vet fmt demo bench profile clean deps fuzz fuzz-long
 
 all: $(OUTPUT)
 
@@ -31,6 +35,18 @@ vet:
 
 test: deps fmt vet $(OUTPUT)
 	DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test $(GOFLAGS_TEST) -race ./...
+	$(MAKE) --no-print-directory fuzz
+
+# Fuzz the event decoder, every field's extraction, the timestamp picker and
+# the line splitter on arbitrary bytes (seeds: the recorded daemon events).
+fuzz:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+	done
+
+fuzz-long:
+	$(MAKE) fuzz FUZZTIME=10m
 
 # The main job: build the plugin, load it through its C ABI as Falco does,
 # and print real Docker events with their docker.* fields as they happen.

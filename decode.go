@@ -37,15 +37,20 @@ type decodedEvent struct {
 
 	iter     *jsoniter.Iterator // walks the event
 	unescape *jsoniter.Iterator // decodes the rare string holding escapes
+
+	// the iterator's callbacks, bound once rather than at every event
+	onTop, onActor, onAttribute func(*jsoniter.Iterator, string) bool
 }
 
 func newDecodedEvent() *decodedEvent {
-	return &decodedEvent{
+	d := &decodedEvent{
 		arena:    make([]byte, 0, 4096),
 		attrs:    make([]attribute, 0, 32),
 		iter:     jsoniter.NewIterator(jsoniter.ConfigDefault),
 		unescape: jsoniter.NewIterator(jsoniter.ConfigDefault),
 	}
+	d.onTop, d.onActor, d.onAttribute = d.topField, d.actorField, d.attributeField
+	return d
 }
 
 func (d *decodedEvent) reset(evtNum uint64) {
@@ -68,34 +73,12 @@ func (d *decodedEvent) decode(evtNum uint64, data []byte) {
 	iter := d.iter
 	iter.ResetBytes(data)
 	iter.Error = nil
-	for key := iter.ReadObject(); key != "" && iter.Error == nil; key = iter.ReadObject() {
-		switch key {
-		case "status":
-			d.status = d.readString()
-		case "id":
-			d.id = d.readString()
-		case "from":
-			d.from = d.readString()
-		case "Type":
-			d.typ = d.readString()
-		case "Action":
-			d.action = d.readString()
-		case "scope":
-			d.scope = d.readString()
-		case "Actor":
-			d.readActor()
-		case "time":
-			d.time, d.hasTime = d.readInt()
-		case "timeNano":
-			d.timeNano, d.hasTimeNano = d.readInt()
-		default:
-			iter.Skip()
-		}
-	}
-	if iter.Error != nil {
-		d.err = iter.Error
-		d.reset(evtNum)
-		d.err = iter.Error
+	// ReadObjectCB, unlike ReadObject, tells an empty key from the end of
+	// the object: a "" key must not end decoding early.
+	iter.ReadObjectCB(d.onTop)
+	if err := iter.Error; err != nil {
+		d.reset(evtNum) // nothing of a malformed event is kept
+		d.err = err
 		return
 	}
 	d.deriveDeprecated()
@@ -136,22 +119,50 @@ func (d *decodedEvent) deriveDeprecated() {
 	}
 }
 
-func (d *decodedEvent) readActor() {
-	iter := d.iter
-	for key := iter.ReadObject(); key != "" && iter.Error == nil; key = iter.ReadObject() {
-		switch key {
-		case "ID":
-			d.actorID = d.readString()
-		case "Attributes":
-			for k := iter.ReadObject(); k != "" && iter.Error == nil; k = iter.ReadObject() {
-				if v := d.readString(); v.ok {
-					d.attrs = append(d.attrs, attribute{key: k, val: v})
-				}
-			}
-		default:
-			iter.Skip()
-		}
+// topField decodes one top-level key's value.
+func (d *decodedEvent) topField(iter *jsoniter.Iterator, key string) bool {
+	switch key {
+	case "status":
+		d.status = d.readString()
+	case "id":
+		d.id = d.readString()
+	case "from":
+		d.from = d.readString()
+	case "Type":
+		d.typ = d.readString()
+	case "Action":
+		d.action = d.readString()
+	case "scope":
+		d.scope = d.readString()
+	case "Actor":
+		iter.ReadObjectCB(d.onActor)
+	case "time":
+		d.time, d.hasTime = d.readInt()
+	case "timeNano":
+		d.timeNano, d.hasTimeNano = d.readInt()
+	default:
+		iter.Skip()
 	}
+	return iter.Error == nil
+}
+
+func (d *decodedEvent) actorField(iter *jsoniter.Iterator, key string) bool {
+	switch key {
+	case "ID":
+		d.actorID = d.readString()
+	case "Attributes":
+		iter.ReadObjectCB(d.onAttribute)
+	default:
+		iter.Skip()
+	}
+	return iter.Error == nil
+}
+
+func (d *decodedEvent) attributeField(iter *jsoniter.Iterator, key string) bool {
+	if v := d.readString(); v.ok {
+		d.attrs = append(d.attrs, attribute{key: key, val: v})
+	}
+	return iter.Error == nil
 }
 
 // readString copies the next value into the arena. Strings are stored

@@ -115,3 +115,17 @@ func TestDecodeOddValueTypes(t *testing.T) {
 		t.Errorf("string timeNano accepted")
 	}
 }
+
+func TestDecodeEmptyKeyDoesNotEndTheObject(t *testing.T) {
+	d := newDecodedEvent()
+	d.decode(1, []byte(`{"":"x","Type":"container","Actor":{"":"y","ID":"c","Attributes":{"":"z","name":"web"}},"timeNano":5}`))
+	if d.err != nil || d.str(d.typ) != "container" || d.str(d.actorID) != "c" {
+		t.Fatalf("decode: err %v, Type %q, Actor.ID %q", d.err, d.str(d.typ), d.str(d.actorID))
+	}
+	if v, ok := d.attr("name"); !ok || v != "web" {
+		t.Errorf("name = %q %v", v, ok)
+	}
+	if ts, _ := d.timestamp(); ts != 5 {
+		t.Errorf("timestamp = %d", ts)
+	}
+}

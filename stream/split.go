@@ -24,7 +24,8 @@ func newLineSplitter(r io.Reader, max int) *lineSplitter {
 }
 
 // next returns the next line without its terminator. The slice is valid
-// until the following call. A line over max is consumed and reported as
+// until the following call. A line over max bytes (counting a CR before
+// the newline, which is trimmed) is consumed and reported as
 // ErrLineTooLong; at the end of input it returns io.EOF (a last line without
 // newline is still returned first).
 func (s *lineSplitter) next() ([]byte, error) {
@@ -33,7 +34,11 @@ func (s *lineSplitter) next() ([]byte, error) {
 	for {
 		chunk, err := s.r.ReadSlice('\n')
 		if !tooLong {
-			if len(s.buf)+len(chunk) > s.max+1 { // +1: the newline itself
+			size := len(s.buf) + len(chunk)
+			if err == nil {
+				size-- // the newline is not part of the line
+			}
+			if size > s.max {
 				tooLong = true
 				s.buf = s.buf[:0]
 			} else if err == nil && len(s.buf) == 0 {

@@ -2,6 +2,7 @@ package stream
 
 import (
 	"bytes"
+	"strconv"
 	"time"
 
 	jsoniter "github.com/json-iterator/go"
@@ -19,7 +20,7 @@ var (
 // float. Returns 0 when the event has neither timeNano nor time.
 func TimeNano(data []byte) int64 {
 	if i := bytes.LastIndex(data, timeNanoKey); i >= 0 {
-		if v, ok := parseTrailingInt(data[i+len(timeNanoKey):]); ok {
+		if v, ok := parseTrailingInt(data[i+len(timeNanoKey):]); ok && v > 0 {
 			return v
 		}
 	}
@@ -56,16 +57,32 @@ func scanTime(data []byte) int64 {
 	iter := jsoniter.ConfigDefault.BorrowIterator(data)
 	defer jsoniter.ConfigDefault.ReturnIterator(iter)
 	var nano, sec int64
-	for key := iter.ReadObject(); key != "" && iter.Error == nil; key = iter.ReadObject() {
-		switch {
-		case key == "timeNano" && iter.WhatIsNext() == jsoniter.NumberValue:
-			nano = iter.ReadInt64()
-		case key == "time" && iter.WhatIsNext() == jsoniter.NumberValue:
-			sec = iter.ReadInt64()
+	var scratch [32]byte
+	// integer reads the next value exactly: an integer, or nothing (1e9 and
+	// 1.5 are numbers a float parser would half-read).
+	integer := func() int64 {
+		if iter.WhatIsNext() != jsoniter.NumberValue {
+			iter.Skip()
+			return 0
+		}
+		v, err := strconv.ParseInt(string(iter.SkipAndAppendBytes(scratch[:0])), 10, 64)
+		if err != nil {
+			return 0
+		}
+		return v
+	}
+	// ReadObjectCB, unlike ReadObject, does not stop at an empty key.
+	iter.ReadObjectCB(func(iter *jsoniter.Iterator, key string) bool {
+		switch key {
+		case "timeNano":
+			nano = integer()
+		case "time":
+			sec = integer()
 		default:
 			iter.Skip()
 		}
-	}
+		return iter.Error == nil
+	})
 	switch {
 	case nano > 0:
 		return nano

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"os"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
+)
+
+// testRequest is an sdk.ExtractRequest that records the value set, for
+// driving pluginState.Extract in-process (fuzzing, unit tests).
+type testRequest struct {
+	id     uint64
+	arg    string
+	hasArg bool
+	value  any // nil: not set
+}
+
+func (r *testRequest) FieldID() uint64 { return r.id }
+func (r *testRequest) FieldType() uint32 {
+	switch fieldTable[r.id].Type {
+	case "uint64":
+		return sdk.FieldTypeUint64
+	case "abstime":
+		return sdk.FieldTypeAbsTime
+	}
+	return sdk.FieldTypeCharBuf
+}
+func (r *testRequest) Field() string                       { return fieldTable[r.id].Name }
+func (r *testRequest) ArgKey() string                      { return r.arg }
+func (r *testRequest) ArgIndex() uint64                    { return 0 }
+func (r *testRequest) ArgPresent() bool                    { return r.hasArg }
+func (r *testRequest) IsList() bool                        { return false }
+func (r *testRequest) SetValue(v any)                      { r.value = v }
+func (r *testRequest) SetValueOffset(start, length uint32) {}
+func (r *testRequest) SetPtr(unsafe.Pointer)               {}
+func (r *testRequest) SetOffsetPtrs(_, _ unsafe.Pointer)   {}
+func (r *testRequest) WantOffset() bool                    { return false }
+
+// testEvent is an sdk.EventReader over bytes.
+type testEvent struct {
+	num  uint64
+	data []byte
+}
+
+func (e *testEvent) EventNum() uint64      { return e.num }
+func (e *testEvent) Timestamp() uint64     { return 0 }
+func (e *testEvent) Reader() io.ReadSeeker { return bytes.NewReader(e.data) }
+
+// extractAll extracts every field of the table (and docker.attributes[key]
+// for each key given) from one event, as Falco would one field per call.
+func extractAll(t testing.TB, p *pluginState, evt *testEvent, keys ...string) map[string]any {
+	out := map[string]any{}
+	for id := range fieldTable {
+		req := &testRequest{id: uint64(id)}
+		if id == fieldAttributes {
+			for _, k := range keys {
+				req := &testRequest{id: uint64(id), arg: k, hasArg: true}
+				if err := p.Extract(req, evt); err != nil {
+					t.Fatalf("extract docker.attributes[%s]: %v", k, err)
+				}
+				if req.value != nil {
+					out["docker.attributes["+k+"]"] = req.value
+				}
+			}
+			continue
+		}
+		if err := p.Extract(req, evt); err != nil {
+			t.Fatalf("extract %s: %v", fieldTable[id].Name, err)
+		}
+		if req.value == nil {
+			continue
+		}
+		// Copy: strings alias the decode arena, valid only until the next event.
+		if s, ok := req.value.(string); ok {
+			req.value = string(bytes.Clone([]byte(s)))
+		}
+		out[fieldTable[id].Name] = req.value
+	}
+	return out
+}
+
+func newTestPlugin(t testing.TB) *pluginState {
+	st, err := newPluginState("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := st.(*pluginState)
+	t.Cleanup(p.Destroy)
+	return p
+}
+
+// fixtureLines reads the recorded daemon events (e2e/testdata).
+func fixtureLines(t testing.TB) [][]byte {
+	f, err := os.Open("e2e/testdata/events.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var lines [][]byte
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		lines = append(lines, bytes.Clone(sc.Bytes()))
+	}
+	return lines
+}
+
+func TestExtractValueTypes(t *testing.T) {
+	p := newTestPlugin(t)
+	line := []byte(`{"status":"die","id":"c1","from":"img:1","Type":"container","Action":"die","Actor":{"ID":"c1","Attributes":{"exitCode":"137","image":"img:1","name":"web"}},"scope":"local","time":1795550026,"timeNano":1795550026796334283}` + "\x00unix:///var/run/docker.sock\x00node-1")
+	got := extractAll(t, p, &testEvent{num: 1, data: line}, "name", "missing")
+	for name, want := range map[string]any{
+		"docker.exitcode":            uint64(137),
+		"docker.attributes.exitcode": "137",
+		"docker.time":                time.Unix(0, 1795550026796334283),
+		"docker.host":                "unix:///var/run/docker.sock",
+		"docker.daemon.name":         "node-1",
+		"docker.attributes[name]":    "web",
+		"docker.action.name":         "die",
+	} {
+		if got[name] != want {
+			t.Errorf("%s = %#v, want %#v", name, got[name], want)
+		}
+	}
+	for _, name := range []string{"docker.signal", "docker.exec.command", "docker.attributes[missing]", "docker.node.role.new"} {
+		if v, ok := got[name]; ok {
+			t.Errorf("%s = %#v, want unset", name, v)
+		}
+	}
+}
