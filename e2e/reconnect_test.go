@@ -74,6 +74,19 @@ func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 	if bad := c.errors(); len(bad) > 0 {
 		t.Errorf("next_batch failed during restarts: %q", bad)
 	}
+	delivered := requireExactlyOnce(t, got, want, mine)
+	metrics := metricsOf(s)
+	t.Logf("%d restarts: %d container events reported by the daemon, %d delivered, 0 lost, 0 duplicated; reconnects %d, duplicates dropped %d",
+		restarts, len(want), len(delivered), metrics["docker.reconnects"], metrics["docker.duplicates_dropped"])
+	if metrics["docker.reconnects"] < restarts {
+		t.Errorf("docker.reconnects = %d, want >= %d", metrics["docker.reconnects"], restarts)
+	}
+}
+
+// requireExactlyOnce checks that the delivered events mine selects are the
+// daemon's own record want, each once (order aside), and returns their keys.
+func requireExactlyOnce(t *testing.T, got []collected, want []string, mine func(string) bool) []string {
+	t.Helper()
 	var delivered []string
 	for _, e := range got {
 		if mine(e.json) {
@@ -85,12 +98,7 @@ func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 	if strings.Join(delivered, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("delivered %d events, the daemon reports %d:\n%s", len(delivered), len(want), diffKeys(delivered, want))
 	}
-	metrics := metricsOf(s)
-	t.Logf("%d restarts: %d container events reported by the daemon, %d delivered, 0 lost, 0 duplicated; reconnects %d, duplicates dropped %d",
-		restarts, len(want), len(delivered), metrics["docker.reconnects"], metrics["docker.duplicates_dropped"])
-	if metrics["docker.reconnects"] < restarts {
-		t.Errorf("docker.reconnects = %d, want >= %d", metrics["docker.reconnects"], restarts)
-	}
+	return delivered
 }
 
 // diffKeys lists what is missing from and extra in got.
@@ -152,17 +160,7 @@ func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 		return hasActor(evs, "volume", "destroy", prefix+"after-1")
 	})
 	want := daemonEvents(t, d, uint64(start.UnixNano())-uint64(time.Second), uint64(time.Now().UnixNano()), mine)
-	var delivered []string
-	for _, e := range got {
-		if mine(e.json) {
-			delivered = append(delivered, eventKey(t, e.json))
-		}
-	}
-	sort.Strings(delivered)
-	sort.Strings(want)
-	if strings.Join(delivered, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("delivered %d events, the daemon reports %d:\n%s", len(delivered), len(want), diffKeys(delivered, want))
-	}
+	delivered := requireExactlyOnce(t, got, want, mine)
 	if bad := c.errors(); len(bad) > 0 {
 		t.Errorf("next_batch failed: %q", bad)
 	}
