@@ -162,18 +162,15 @@ func payloadSize(line *stream.Line) int {
 
 // write copies line into slot i and recycles it.
 func (b *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
-	evt := evts.Get(i)
-	w := evt.Writer()
-	w.Write(line.Data)
+	b.trailer = b.trailer[:0]
 	if o := line.Origin; o != nil {
-		b.trailer = append(append(append(append(b.trailer[:0], originSep), o.Host...), originSep), o.Name...)
-		w.Write(b.trailer)
+		b.trailer = append(append(append(append(b.trailer, originSep), o.Host...), originSep), o.Name...)
 	}
 	ts := line.TimeNano
 	if ts <= 0 {
 		ts = time.Now().UnixNano()
 	}
-	evt.SetTimestamp(uint64(ts))
+	writeSlot(evts, i, uint64(ts), line.Data, b.trailer)
 	b.delivered.Add(1)
 	b.deliveredSize.Add(uint64(len(line.Data)))
 	b.queue.Release(line)

@@ -6,10 +6,11 @@ import (
 	"unsafe"
 
 	jsoniter "github.com/json-iterator/go"
+	"github.com/modern-go/reflect2"
 )
 
-// span locates a decoded value in decodedEvent.arena; a zero span with
-// ok == false is an absent value.
+// span locates a decoded value in decodedEvent.arena; ok is false for an
+// absent value.
 type span struct {
 	start, end int
 	ok         bool
@@ -22,34 +23,113 @@ type attribute struct {
 
 // decodedEvent is one Docker event decoded once (json-iterator) and kept for
 // every field extracted from it. It is reused from event to event: values are
-// copied into one arena and the attributes into one slice, so no map and no
-// string per value is built per event.
+// copied into one arena, so no map and no string per value is built.
+//
+// The envelope is decoded into wireEvent by json-iterator's struct decoder,
+// which matches the fixed keys by hash without allocating. The attributes
+// (most of an event's bytes: every container label) are captured whole and
+// parsed on the first attribute field asked of the event, at most once:
+// rules that stop at docker.type or docker.action never pay for them.
 type decodedEvent struct {
 	evtNum uint64 // the event these values belong to; 0 = none
 	err    error  // why the event could not be decoded
 
 	arena                                         []byte
-	host, daemonName                              span // from the origin trailer of live events
 	status, id, from, typ, action, scope, actorID span
 	time, timeNano                                int64
 	hasTime, hasTimeNano                          bool
-	attrs                                         []attribute
+	host, daemonName                              span // from the origin trailer of live events
 
+	attrsRaw    span // the Attributes object, as sent
+	attrsParsed bool
+	attrs       []attribute
+
+	wire     wireEvent
 	iter     *jsoniter.Iterator // walks the event
-	unescape *jsoniter.Iterator // decodes the rare string holding escapes
+	sub      *jsoniter.Iterator // walks the attributes
+	unesc    *jsoniter.Iterator // decodes the rare string holding escapes
+	onAttrib func(*jsoniter.Iterator, string) bool
+}
 
-	// the iterator's callbacks, bound once rather than at every event
-	onTop, onActor, onAttribute func(*jsoniter.Iterator, string) bool
+// The envelope of a Docker event, as json-iterator decodes it.
+type wireEvent struct {
+	Status   wireString `json:"status"`
+	ID       wireString `json:"id"`
+	From     wireString `json:"from"`
+	Type     wireString `json:"Type"`
+	Action   wireString `json:"Action"`
+	Actor    wireActor  `json:"Actor"`
+	Scope    wireString `json:"scope"`
+	Time     wireInt    `json:"time"`
+	TimeNano wireInt    `json:"timeNano"`
+}
+
+type wireActor struct {
+	ID         wireString `json:"ID"`
+	Attributes wireObject `json:"Attributes"`
+}
+
+type (
+	wireString struct{ s span }
+	wireObject struct{ s span }
+	wireInt    struct {
+		v  int64
+		ok bool
+	}
+)
+
+// wireAPI decodes wireEvent: case-sensitive keys, as the daemon writes them,
+// and our decoders for the value types, which write into the decodedEvent
+// attached to the iterator.
+var wireAPI = func() jsoniter.API {
+	api := jsoniter.Config{CaseSensitive: true}.Froze()
+	api.RegisterExtension(jsoniter.DecoderExtension{
+		reflect2.TypeOf(wireString{}): wireStringDecoder{},
+		reflect2.TypeOf(wireInt{}):    wireIntDecoder{},
+		reflect2.TypeOf(wireObject{}): wireObjectDecoder{},
+	})
+	return api
+}()
+
+type (
+	wireStringDecoder struct{}
+	wireIntDecoder    struct{}
+	wireObjectDecoder struct{}
+)
+
+func (wireStringDecoder) Decode(ptr unsafe.Pointer, iter *jsoniter.Iterator) {
+	(*wireString)(ptr).s = iter.Attachment.(*decodedEvent).readString(iter)
+}
+
+func (wireIntDecoder) Decode(ptr unsafe.Pointer, iter *jsoniter.Iterator) {
+	w := (*wireInt)(ptr)
+	w.v, w.ok = iter.Attachment.(*decodedEvent).readInt(iter)
+}
+
+// Decode captures an object whole (json-iterator skips it, checking its
+// structure); anything else is absent.
+func (wireObjectDecoder) Decode(ptr unsafe.Pointer, iter *jsoniter.Iterator) {
+	if iter.WhatIsNext() != jsoniter.ObjectValue {
+		iter.Skip()
+		(*wireObject)(ptr).s = span{}
+		return
+	}
+	d := iter.Attachment.(*decodedEvent)
+	start := len(d.arena)
+	d.arena = iter.SkipAndAppendBytes(d.arena)
+	(*wireObject)(ptr).s = span{start: start, end: len(d.arena), ok: true}
 }
 
 func newDecodedEvent() *decodedEvent {
 	d := &decodedEvent{
-		arena:    make([]byte, 0, 4096),
-		attrs:    make([]attribute, 0, 32),
-		iter:     jsoniter.NewIterator(jsoniter.ConfigDefault),
-		unescape: jsoniter.NewIterator(jsoniter.ConfigDefault),
+		arena: make([]byte, 0, 4096),
+		attrs: make([]attribute, 0, 32),
+		iter:  jsoniter.NewIterator(wireAPI),
+		sub:   jsoniter.NewIterator(wireAPI),
+		unesc: jsoniter.NewIterator(wireAPI),
 	}
-	d.onTop, d.onActor, d.onAttribute = d.topField, d.actorField, d.attributeField
+	d.iter.Attachment = d
+	d.onAttrib = d.attributeField
 	return d
 }
 
@@ -58,29 +138,38 @@ func (d *decodedEvent) reset(evtNum uint64) {
 	d.err = nil
 	d.arena = d.arena[:0]
 	d.status, d.id, d.from, d.typ, d.action, d.scope, d.actorID = span{}, span{}, span{}, span{}, span{}, span{}, span{}
-	d.host, d.daemonName = span{}, span{}
 	d.time, d.timeNano, d.hasTime, d.hasTimeNano = 0, 0, false, false
+	d.host, d.daemonName = span{}, span{}
+	d.attrsRaw, d.attrsParsed = span{}, false
 	clear(d.attrs) // drop the key strings
 	d.attrs = d.attrs[:0]
+	d.wire = wireEvent{}
 }
 
-// decode fills d from data, the event's JSON object. On malformed input it
-// records the error and leaves every value absent: extraction then reports
-// no value instead of failing Falco's rule evaluation.
+// decode fills d from data, the event's JSON object and, for live events,
+// the origin trailer. On malformed input it records the error and leaves
+// every value absent: extraction then reports no value instead of failing
+// Falco's rule evaluation.
 func (d *decodedEvent) decode(evtNum uint64, data []byte) {
 	d.reset(evtNum)
 	data, trailer, hasTrailer := bytes.Cut(data, []byte{originSep})
 	iter := d.iter
 	iter.ResetBytes(data)
 	iter.Error = nil
-	// ReadObjectCB, unlike ReadObject, tells an empty key from the end of
-	// the object: a "" key must not end decoding early.
-	iter.ReadObjectCB(d.onTop)
+	if iter.WhatIsNext() != jsoniter.ObjectValue {
+		iter.ReportError("decode", "a Docker event is a JSON object")
+	} else {
+		iter.ReadVal(&d.wire)
+	}
 	if err := iter.Error; err != nil {
 		d.reset(evtNum) // nothing of a malformed event is kept
 		d.err = err
 		return
 	}
+	w := &d.wire
+	d.status, d.id, d.from, d.typ, d.action, d.scope = w.Status.s, w.ID.s, w.From.s, w.Type.s, w.Action.s, w.Scope.s
+	d.actorID, d.attrsRaw = w.Actor.ID.s, w.Actor.Attributes.s
+	d.time, d.hasTime, d.timeNano, d.hasTimeNano = w.Time.v, w.Time.ok, w.TimeNano.v, w.TimeNano.ok
 	d.deriveDeprecated()
 	if hasTrailer {
 		host, name, _ := bytes.Cut(trailer, []byte{originSep})
@@ -99,8 +188,9 @@ func (d *decodedEvent) keep(b []byte) span {
 	return span{start: start, end: len(d.arena), ok: true}
 }
 
-// deriveDeprecated fills status, id and from the way daemons before API
-// v1.52 (Docker 29) sent them, so that rules written on them keep working.
+// deriveDeprecated fills status and id the way daemons before API v1.52
+// (Docker 29) sent them, so that rules written on them keep working; from
+// is derived on demand (fromSpan), as it needs the attributes.
 func (d *decodedEvent) deriveDeprecated() {
 	typ := d.str(d.typ)
 	if typ != "container" && typ != "image" {
@@ -112,87 +202,72 @@ func (d *decodedEvent) deriveDeprecated() {
 	if !d.id.ok {
 		d.id = d.actorID
 	}
-	if !d.from.ok && typ == "container" {
-		if v, ok := d.attrSpan("image"); ok {
-			d.from = v
-		}
-	}
 }
 
-// topField decodes one top-level key's value.
-func (d *decodedEvent) topField(iter *jsoniter.Iterator, key string) bool {
-	switch key {
-	case "status":
-		d.status = d.readString()
-	case "id":
-		d.id = d.readString()
-	case "from":
-		d.from = d.readString()
-	case "Type":
-		d.typ = d.readString()
-	case "Action":
-		d.action = d.readString()
-	case "scope":
-		d.scope = d.readString()
-	case "Actor":
-		iter.ReadObjectCB(d.onActor)
-	case "time":
-		d.time, d.hasTime = d.readInt()
-	case "timeNano":
-		d.timeNano, d.hasTimeNano = d.readInt()
-	default:
-		iter.Skip()
+// fromSpan is the deprecated from: as sent, or for a container event the
+// image attribute.
+func (d *decodedEvent) fromSpan() span {
+	if d.from.ok || d.str(d.typ) != "container" {
+		return d.from
 	}
-	return iter.Error == nil
+	s, _ := d.attrSpan("image")
+	return s
 }
 
-func (d *decodedEvent) actorField(iter *jsoniter.Iterator, key string) bool {
-	switch key {
-	case "ID":
-		d.actorID = d.readString()
-	case "Attributes":
-		iter.ReadObjectCB(d.onAttribute)
-	default:
-		iter.Skip()
+// parseAttributes decodes the captured Attributes object, once per event.
+func (d *decodedEvent) parseAttributes() {
+	d.attrsParsed = true
+	if !d.attrsRaw.ok {
+		return
 	}
-	return iter.Error == nil
+	// The arena may grow while values are appended to it; the iterator keeps
+	// reading the captured bytes from the array they were in.
+	d.sub.ResetBytes(d.arena[d.attrsRaw.start:d.attrsRaw.end])
+	d.sub.Error = nil
+	d.sub.ReadObjectCB(d.onAttrib) // unlike ReadObject, it does not stop at a "" key
+	if d.sub.Error != nil {
+		clear(d.attrs)
+		d.attrs = d.attrs[:0]
+	}
 }
 
 func (d *decodedEvent) attributeField(iter *jsoniter.Iterator, key string) bool {
-	if v := d.readString(); v.ok {
+	if v := d.readString(iter); v.ok {
 		d.attrs = append(d.attrs, attribute{key: key, val: v})
 	}
 	return iter.Error == nil
 }
 
-// readString copies the next value into the arena. Strings are stored
+// readString copies iter's next value into the arena. Strings are stored
 // unescaped; numbers and booleans keep their JSON text (some replay tools
 // write exitCode as a number); null, objects and arrays are absent.
-func (d *decodedEvent) readString() span {
-	iter := d.iter
+func (d *decodedEvent) readString(iter *jsoniter.Iterator) span {
 	switch iter.WhatIsNext() {
 	case jsoniter.StringValue:
 		start := len(d.arena)
 		d.arena = iter.SkipAndAppendBytes(d.arena)
-		raw := d.arena[start:]
+		raw := skipSpace(d.arena[start:])
 		if len(raw) < 2 {
-			return span{}
-		}
-		if bytes.IndexByte(raw, '\\') < 0 {
-			return span{start: start + 1, end: len(d.arena) - 1, ok: true}
-		}
-		s := d.unescape.ResetBytes(raw).ReadString()
-		if d.unescape.Error != nil {
-			d.unescape.Error = nil
 			d.arena = d.arena[:start]
 			return span{}
 		}
-		d.arena = append(d.arena[:start], s...)
+		if bytes.IndexByte(raw, '\\') < 0 {
+			end := len(d.arena) - 1
+			return span{start: end - (len(raw) - 2), end: end, ok: true}
+		}
+		d.unesc.Error = nil
+		s := d.unesc.ResetBytes(raw).ReadString()
+		d.arena = d.arena[:start]
+		if d.unesc.Error != nil {
+			return span{}
+		}
+		d.arena = append(d.arena, s...)
 		return span{start: start, end: len(d.arena), ok: true}
 	case jsoniter.NumberValue, jsoniter.BoolValue:
 		start := len(d.arena)
 		d.arena = iter.SkipAndAppendBytes(d.arena)
-		return span{start: start, end: len(d.arena), ok: true}
+		raw := skipSpace(d.arena[start:])
+		return span{start: len(d.arena) - len(raw), end: len(d.arena), ok: true}
 	default:
 		iter.Skip()
 		return span{}
@@ -201,17 +276,24 @@ func (d *decodedEvent) readString() span {
 
 // readInt reads an integer exactly: timeNano exceeds 2^53, so no float may
 // carry it. Anything else is absent.
-func (d *decodedEvent) readInt() (int64, bool) {
-	iter := d.iter
+func (d *decodedEvent) readInt(iter *jsoniter.Iterator) (int64, bool) {
 	if iter.WhatIsNext() != jsoniter.NumberValue {
 		iter.Skip()
 		return 0, false
 	}
 	start := len(d.arena)
 	d.arena = iter.SkipAndAppendBytes(d.arena)
-	v, err := strconv.ParseInt(string(d.arena[start:]), 10, 64)
+	v, err := strconv.ParseInt(string(skipSpace(d.arena[start:])), 10, 64)
 	d.arena = d.arena[:start]
 	return v, err == nil
+}
+
+// skipSpace drops the JSON whitespace SkipAndAppendBytes keeps before a value.
+func skipSpace(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return b
 }
 
 // str returns the value of s. The string aliases the arena: it is valid
@@ -225,6 +307,9 @@ func (d *decodedEvent) str(s span) string {
 }
 
 func (d *decodedEvent) attrSpan(key string) (span, bool) {
+	if !d.attrsParsed {
+		d.parseAttributes()
+	}
 	for i := range d.attrs {
 		if d.attrs[i].key == key {
 			return d.attrs[i].val, true

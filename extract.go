@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -193,7 +192,7 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 	case fieldID:
 		setSpan(req, ev, ev.id)
 	case fieldFrom:
-		setSpan(req, ev, ev.from)
+		setSpan(req, ev, ev.fromSpan())
 	case fieldType:
 		setSpan(req, ev, ev.typ)
 	case fieldAction:
@@ -262,19 +261,9 @@ func (p *pluginState) decoded(evt sdk.EventReader) (*decodedEvent, error) {
 	if p.cache.evtNum == num && num != 0 {
 		return p.cache, nil
 	}
-	r := evt.Reader()
-	n, err := io.ReadFull(r, p.readBuf[:cap(p.readBuf)])
-	data := p.readBuf[:n]
-	if err == nil {
-		// the event is larger than the buffer: read the rest
-		rest, rerr := io.ReadAll(r)
-		if rerr != nil {
-			return nil, fmt.Errorf("read event %d: %w", num, rerr)
-		}
-		data = append(data, rest...)
-		p.readBuf = data[:0]
-	} else if err != io.ErrUnexpectedEOF && err != io.EOF {
-		return nil, fmt.Errorf("read event %d: %w", num, err)
+	data, ok := eventData(evt, &p.readBuf)
+	if !ok {
+		return nil, fmt.Errorf("event %d is not a plugin event", num)
 	}
 	p.cache.decode(num, data)
 	return p.cache, nil

@@ -1,0 +1,81 @@
+// Package plugintest loads the docker plugin's .so into a test or benchmark
+// process and drives it through its C ABI (package host), as Falco does.
+package plugintest
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/falco-docker/plugin/internal/host"
+)
+
+// BuildTags are the build tags of the plugin, as the Makefile's GOTAGS:
+// json-iterator's sloppy skipping, which skips objects without allocating.
+const BuildTags = "jsoniter_sloppy"
+
+// Load loads the plugin: the .so named by DOCKER_PLUGIN_SO (make test sets
+// it to the one it built), else one built from repoRoot into a temporary
+// directory. Only one Go .so can live in a process: call it once, from
+// TestMain. cleanup removes what it built (the library stays loaded).
+func Load(repoRoot string) (p *host.Plugin, cleanup func(), err error) {
+	cleanup = func() {}
+	path := os.Getenv("DOCKER_PLUGIN_SO")
+	if path == "" {
+		dir, err := os.MkdirTemp("", "docker-plugin")
+		if err != nil {
+			return nil, cleanup, err
+		}
+		cleanup = func() { os.RemoveAll(dir) }
+		path = filepath.Join(dir, "libdocker.so")
+		build := exec.Command("go", "build", "-buildmode=c-shared", "-tags", BuildTags, "-o", path, ".")
+		build.Dir = repoRoot
+		build.Stdout, build.Stderr = os.Stderr, os.Stderr
+		if err := build.Run(); err != nil {
+			return nil, cleanup, fmt.Errorf("build the plugin: %w", err)
+		}
+	}
+	p, err = host.Load(path)
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("load the plugin: %w", err)
+	}
+	return p, cleanup, nil
+}
+
+// Fields returns the plugin's field table, as Falco reads it, by name.
+func Fields(t testing.TB, p *host.Plugin) map[string]host.FieldInfo {
+	t.Helper()
+	list, err := host.ParseFields(p.Fields())
+	if err != nil {
+		t.Fatalf("plugin_get_fields: %v", err)
+	}
+	byName := make(map[string]host.FieldInfo, len(list))
+	for _, f := range list {
+		byName[f.Name] = f
+	}
+	return byName
+}
+
+// Init calls plugin_init; the state is destroyed when the test ends.
+func Init(t testing.TB, p *host.Plugin, config string) *host.State {
+	t.Helper()
+	s, err := p.Init(config)
+	if err != nil {
+		t.Fatalf("plugin_init(%s): %v", config, err)
+	}
+	t.Cleanup(s.Destroy)
+	return s
+}
+
+// Open calls plugin_open; the instance is closed when the test ends.
+func Open(t testing.TB, s *host.State, params string) *host.Instance {
+	t.Helper()
+	inst, err := s.Open(params)
+	if err != nil {
+		t.Fatalf("plugin_open(%q): %v", params, err)
+	}
+	t.Cleanup(inst.Close)
+	return inst
+}
