@@ -3,6 +3,8 @@ package e2e
 import (
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -274,4 +276,56 @@ func daemonEvents(t testing.TB, d testdocker.Docker, start, end uint64, keep fun
 
 func unixArg(ns uint64) string {
 	return fmt.Sprintf("%d.%09d", ns/1e9, ns%1e9)
+}
+
+// TestLiveOversizedEvent: a container whose labels make its events about
+// 1 MiB, far larger than eventSize and the reader's buffer, has them
+// delivered whole.
+func TestLiveOversizedEvent(t *testing.T) {
+	testdocker.Require(t)
+	d := testdocker.Docker{}
+	img := testdocker.Image(t, d)
+	name := fmt.Sprintf("e2e-big-%d", time.Now().UnixNano()%1e9)
+	t.Cleanup(func() { d.Try("rm", "-f", name) })
+	labels := filepath.Join(t.TempDir(), "labels")
+	// 16 labels of 60 KiB (the CLI reads label files by lines of < 64 KiB):
+	// events of about 1 MiB.
+	big := strings.Repeat("0123456789abcdef", 60<<10/16)
+	var file strings.Builder
+	for i := 0; i < 16; i++ {
+		fmt.Fprintf(&file, "com.example.big%02d=%s\n", i, big)
+	}
+	if err := os.WriteFile(labels, []byte(file.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := initPlugin(t, `{"flushInterval":10,"eventSize":65536}`)
+	c := startCollector(t, openPlugin(t, s, ""))
+	d.Run(t, "create", "--name", name, "--label-file", labels, img)
+	got := c.waitFor(t, 30*time.Second, "the create event of the labelled container", func(evs []collected) bool {
+		for _, e := range evs {
+			if strings.Contains(e.json, `"name":"`+name+`"`) {
+				return true
+			}
+		}
+		return false
+	})
+	for _, e := range got {
+		if !strings.Contains(e.json, `"name":"`+name+`"`) {
+			continue
+		}
+		var ev struct {
+			Actor struct{ Attributes map[string]string }
+		}
+		if err := json.Unmarshal([]byte(e.json), &ev); err != nil {
+			t.Fatalf("oversized event is not whole JSON (%d bytes): %v", len(e.json), err)
+		}
+		for i := 0; i < 16; i++ {
+			if v := ev.Actor.Attributes[fmt.Sprintf("com.example.big%02d", i)]; v != big {
+				t.Fatalf("label %d arrived with %d bytes, want %d", i, len(v), len(big))
+			}
+		}
+	}
+	if m := metricsOf(s); m["docker.events_oversized"] == 0 {
+		t.Errorf("docker.events_oversized = 0")
+	}
 }

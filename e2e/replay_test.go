@@ -107,6 +107,14 @@ func TestReplayFixtureDeliversEveryEventWithItsFields(t *testing.T) {
 		checkFields(t, s, d.evt, lines[i])
 	}
 	t.Logf("fixture: %d events by type: %v", len(got), types)
+	m := metricsOf(s)
+	var bytes uint64
+	for _, l := range lines {
+		bytes += uint64(len(l))
+	}
+	if m["docker.events_delivered"] != uint64(len(lines)) || m["docker.bytes_delivered"] != bytes || m["docker.replay_lines_skipped"] != 0 {
+		t.Errorf("metrics %v: want %d events, %d bytes delivered, none skipped", m, len(lines), bytes)
+	}
 	for _, typ := range []string{"container", "image", "volume", "network", "daemon", "service", "node", "secret", "config"} {
 		if types[typ] == 0 {
 			t.Errorf("the fixture has no %s event", typ)
@@ -130,6 +138,9 @@ func TestReplayBadLinesAreSkippedNotFatal(t *testing.T) {
 	got := readAll(t, openPlugin(t, s, path), 256) // a bare path works too
 	if len(got) != 3 {
 		t.Fatalf("delivered %d events, want the 3 good lines", len(got))
+	}
+	if m := metricsOf(s); m["docker.replay_lines_skipped"] != 3 || m["docker.events_delivered"] != 3 {
+		t.Errorf("metrics %v: want 3 lines skipped, 3 delivered", m)
 	}
 	for i, d := range got {
 		if d.data != lines[i] {
@@ -166,6 +177,9 @@ func TestReplayOversizedEventsAreDeliveredWhole(t *testing.T) {
 			t.Errorf("event %d: %d bytes delivered, want %d", i, len(d.data), len(lines[i]))
 		}
 		checkFields(t, s, d.evt, lines[i])
+	}
+	if m := metricsOf(s); m["docker.events_oversized"] != 4 {
+		t.Errorf("docker.events_oversized = %d, want the 4 events above 64 KiB", m["docker.events_oversized"])
 	}
 }
 
