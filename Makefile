@@ -5,6 +5,10 @@ NAME := docker
 OUTPUT := lib$(NAME).so
 PLUGIN_DIR ?= /usr/share/falco/plugins
 GOFLAGS_TEST ?= -count=1
+# json-iterator's sloppy skipping skips objects without allocating a string
+# per key; the event decoder skips the attributes object of every event.
+# (internal/plugintest.BuildTags must say the same.)
+GOTAGS := jsoniter_sloppy
 # Sources of the .so: the plugin package and the reader package.
 SOURCES := $(wildcard *.go stream/*.go) go.mod go.sum
 
@@ -17,7 +21,7 @@ FUZZ_TARGETS := .:FuzzDecodeAndExtract ./stream:FuzzTimeNano ./stream:FuzzLineSp
 all: $(OUTPUT)
 
 $(OUTPUT): $(SOURCES)
-	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ .
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -tags $(GOTAGS) -o $@ .
 
 install: $(OUTPUT)
 	install -D -m 0644 $(OUTPUT) $(PLUGIN_DIR)/$(OUTPUT)
@@ -31,10 +35,10 @@ fmt:
 	if [ -n "$$out" ]; then echo "gofmt needed: $$out"; exit 1; fi
 
 vet:
-	$(GO) vet ./...
+	$(GO) vet -tags $(GOTAGS) ./...
 
 test: deps fmt vet $(OUTPUT)
-	DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test $(GOFLAGS_TEST) -race ./...
+	DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test $(GOFLAGS_TEST) -tags $(GOTAGS) -race ./...
 	$(MAKE) --no-print-directory fuzz
 
 # Fuzz the event decoder, every field's extraction, the timestamp picker and
@@ -42,7 +46,7 @@ test: deps fmt vet $(OUTPUT)
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
+		$(GO) test -tags $(GOTAGS) -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) "$${t%%:*}"; \
 	done
 
 fuzz-long:
@@ -55,6 +59,49 @@ fuzz-long:
 DEMO_ARGS ?= -generate -duration 20s
 demo: deps $(OUTPUT)
 	$(GO) run ./cmd/docker-tail -plugin $(CURDIR)/$(OUTPUT) $(DEMO_ARGS)
+
+# Benchmarks through the C ABI (bench/), ours side by side with the seed
+# design rebuilt in bench/baseline: each library is measured by its own run
+# of the same benchmarks (a process holds one Go runtime), then benchstat
+# compares them. BENCHMARKS.md records and explains the figures.
+BENCH_OUT := bench/out
+BENCH_BASELINE := $(BENCH_OUT)/libbaseline.so
+BENCH_COUNT ?= 6
+BENCH_RUN = $(GO) test ./bench -tags $(GOTAGS) -run='^$$' -bench=. -count=$(BENCH_COUNT) -timeout=30m
+BENCHSTAT ?= $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin/benchstat
+
+$(BENCH_BASELINE): $(wildcard bench/baseline/*.go) go.mod go.sum
+	@mkdir -p $(BENCH_OUT)
+	CGO_ENABLED=1 $(GO) build -buildmode=c-shared -trimpath -o $@ ./bench/baseline
+
+$(BENCHSTAT):
+	$(GO) install golang.org/x/perf/cmd/benchstat@latest
+
+bench: $(OUTPUT) $(BENCH_BASELINE) $(BENCHSTAT)
+	set -o pipefail; BENCH_PLUGIN=baseline BENCH_SO=$(CURDIR)/$(BENCH_BASELINE) $(BENCH_RUN) | tee $(BENCH_OUT)/baseline.txt
+	set -o pipefail; BENCH_PLUGIN=ours BENCH_SO=$(CURDIR)/$(OUTPUT) $(BENCH_RUN) | tee $(BENCH_OUT)/ours.txt
+	$(BENCHSTAT) baseline=$(BENCH_OUT)/baseline.txt ours=$(BENCH_OUT)/ours.txt | tee $(BENCH_OUT)/benchstat.txt
+
+# CPU and allocation profiles of the hot paths, in $(BENCH_OUT): the decoder
+# and extraction in-process (decode.*.prof: the test's own runtime, so
+# -cpuprofile and -memprofile see the plugin's code), and each library's
+# runtime inside the C-ABI pipeline, fetched from its pprof server
+# (ours.*.prof, baseline.*.prof). Open one with
+#   go tool pprof -top bench/out/ours.cpu.prof
+#   go tool pprof -http=:8080 bench/out/ours.cpu.prof
+profile: $(OUTPUT) $(BENCH_BASELINE)
+	$(GO) test . -tags $(GOTAGS) -run='^$$' -bench='^(BenchmarkDecode|BenchmarkExtractField)$$' -benchmem -count=1 \
+		-o $(CURDIR)/$(BENCH_OUT)/plugin.test \
+		-cpuprofile=$(CURDIR)/$(BENCH_OUT)/decode.cpu.prof -memprofile=$(CURDIR)/$(BENCH_OUT)/decode.mem.prof
+	BENCH_PLUGIN=ours BENCH_SO=$(CURDIR)/$(OUTPUT) BENCH_PROFILE_DIR=$(CURDIR)/$(BENCH_OUT) \
+		$(GO) test ./bench -tags $(GOTAGS) -run='^$$' -bench='^BenchmarkProfile$$' -benchtime=1x
+	BENCH_PLUGIN=baseline BENCH_SO=$(CURDIR)/$(BENCH_BASELINE) BENCH_PROFILE_DIR=$(CURDIR)/$(BENCH_OUT) \
+		$(GO) test ./bench -tags $(GOTAGS) -run='^$$' -bench='^BenchmarkProfile$$' -benchtime=1x
+	@for p in decode.cpu decode.mem ours.cpu ours.allocs baseline.cpu baseline.allocs; do \
+		case $$p in *.cpu) index=cpu;; *) index=alloc_space;; esac; \
+		echo "== $(BENCH_OUT)/$$p.prof ($$index)"; \
+		$(GO) tool pprof -top -nodecount=15 -sample_index=$$index $(BENCH_OUT)/$$p.prof 2>/dev/null | sed -n '/flat%/,$$p'; \
+	done
 
 clean:
 	rm -f $(OUTPUT) lib$(NAME).h

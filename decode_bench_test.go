@@ -1,0 +1,90 @@
+package main
+
+// In-process micro benchmarks of the extraction hot path. They live in the
+// plugin's own package to reach its unexported code and to run in the test's
+// own Go runtime, so that -benchmem, -cpuprofile and -memprofile see them
+// (the C-ABI benchmarks of bench/ cannot: the .so has its own runtime).
+// `make profile` runs them with -cpuprofile and -memprofile. They drive
+// pluginState.Extract with the stand-ins of extract_test.go (testRequest,
+// testEvent).
+
+import "testing"
+
+// BenchmarkDecode decodes the fixture's events in turn; one op is one event.
+func BenchmarkDecode(b *testing.B) {
+	lines := fixtureLines(b)
+	total := 0
+	for _, l := range lines {
+		total += len(l)
+	}
+	b.SetBytes(int64(total / len(lines)))
+	b.ReportAllocs()
+	d := newDecodedEvent()
+	i := 0
+	for b.Loop() {
+		d.decode(uint64(i+1), lines[i%len(lines)])
+		i++
+	}
+}
+
+// benchRuleFields are the fields of a typical rule (bench/extract_test.go).
+var benchRuleFields = []uint64{fieldType, fieldAction, fieldAttrName, fieldAttrImage, fieldExecCommand}
+
+// BenchmarkExtractField calls pluginState.Extract as the SDK's
+// plugin_extract_fields does, one field per call:
+//
+//   - first: the first field of a new event (read + decode + field);
+//   - first-attribute: an attribute field first (the attributes are
+//     decoded on the first attribute field asked of an event);
+//   - cached: one of the rule's later fields of the cached event (the
+//     event changes every 4096 calls).
+//
+// The stand-in event's Reader is a bytes.Reader: the SDK's reads byte by
+// byte, which the C-ABI benchmarks of bench/ include.
+func BenchmarkExtractField(b *testing.B) {
+	lines := fixtureLines(b)
+	p := newTestPlugin(b)
+	reqs := make([]*testRequest, len(benchRuleFields))
+	for i, id := range benchRuleFields {
+		reqs[i] = &testRequest{id: id}
+	}
+	var evt testEvent
+	next := func(i int) *testEvent {
+		evt.num++
+		evt.data = lines[i%len(lines)]
+		return &evt
+	}
+	extract := func(b *testing.B, req *testRequest, evt *testEvent) {
+		if err := p.Extract(req, evt); err != nil {
+			b.Fatal(err)
+		}
+	}
+
+	b.Run("first", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			extract(b, reqs[0], next(i))
+			i++
+		}
+	})
+	b.Run("first-attribute", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			extract(b, reqs[2], next(i)) // docker.attributes.name
+			i++
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if i%4096 == 0 {
+				extract(b, reqs[0], next(i/4096))
+			}
+			extract(b, reqs[1+i%(len(reqs)-1)], &evt)
+			i++
+		}
+	})
+}
