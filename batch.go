@@ -45,18 +45,20 @@ type instance struct {
 	done      error // the error or EOF returned once the queue is drained
 
 	progressBuf ptr.StringBuffer
-	trailer     []byte // scratch for the origin trailer
+	trailer     []byte     // scratch for the origin trailer
+	trim        []slotTrim // regular slots written past slotKeepBytes in the last batch
 
 	delivered     atomic.Uint64
 	deliveredSize atomic.Uint64
 	oversizedN    atomic.Uint64 // events above eventSize, delivered whole
 }
 
-func newInstance(cfg config) (*instance, error) {
+func newInstance(cfg config, queueSize int) (*instance, error) {
 	regular, err := sdk.NewEventWriters(int64(cfg.BatchSize), int64(cfg.EventSize))
 	if err != nil {
 		return nil, fmt.Errorf("allocate %d x %d bytes event batch: %w", cfg.BatchSize, cfg.EventSize, err)
 	}
+	releaseUnused(regular, cfg.EventSize)
 	ctx, cancel := context.WithCancel(context.Background())
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -64,7 +66,7 @@ func newInstance(cfg config) (*instance, error) {
 		cfg:     cfg,
 		events:  regular,
 		regular: regular,
-		queue:   stream.NewQueue(cfg.QueueSize),
+		queue:   stream.NewQueue(queueSize),
 		ctx:     ctx,
 		cancel:  cancel,
 		timer:   timer,
@@ -84,8 +86,9 @@ func (b *instance) Events() sdk.EventWriters        { return b.events }
 func (b *instance) SetEvents(evts sdk.EventWriters) { b.events = evts }
 
 // NextBatch fills evts with up to len(evts) events. It returns as soon as the
-// batch is full, or after flushInterval with what it has (sdk.ErrTimeout), or
-// at the end of a replay (sdk.ErrEOF).
+// batch is full or the queue is momentarily empty with events in the batch;
+// with none, it waits up to flushInterval for one, then reports a timeout
+// (sdk.ErrTimeout); a replay ends with sdk.ErrEOF.
 func (b *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -95,6 +98,7 @@ func (b *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, err
 		b.oversized.Free()
 		b.oversized = nil
 	}
+	b.trimSlots()
 	if b.pending != nil {
 		return b.deliverPending(evts)
 	}
@@ -114,6 +118,11 @@ func (b *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, err
 		select {
 		case line, ok = <-b.queue.Lines():
 		default:
+			if n > 0 {
+				// Nothing more right now: hand over what there is rather
+				// than hold it back (under load batches fill by themselves).
+				return n, nil
+			}
 			if !armed {
 				b.timer.Reset(b.cfg.FlushInterval)
 				armed = true
@@ -171,9 +180,23 @@ func (b *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
 		ts = time.Now().UnixNano()
 	}
 	writeSlot(evts, i, uint64(ts), line.Data, b.trailer)
+	if size := len(line.Data) + len(b.trailer); size > slotKeepBytes && evts == b.regular {
+		b.trim = append(b.trim, slotTrim{slot: i, size: size})
+	}
 	b.delivered.Add(1)
 	b.deliveredSize.Add(uint64(len(line.Data)))
 	b.queue.Release(line)
+}
+
+// trimSlots gives back the pages that the last batch's larger events
+// wrote in their slots beyond the first slotKeepBytes: Falco is done with
+// them, and without this every slot would in time keep resident as many
+// pages as the largest event it ever held.
+func (b *instance) trimSlots() {
+	for _, t := range b.trim {
+		releaseSlotPages(b.regular, t.slot, slotKeepBytes, t.size)
+	}
+	b.trim = b.trim[:0]
 }
 
 // deferOversized ends the current batch before line, which does not fit a

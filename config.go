@@ -12,7 +12,7 @@ import (
 
 // config is the plugin's init_config, with defaults applied.
 type config struct {
-	FlushInterval   time.Duration // how long a partial batch may wait
+	FlushInterval   time.Duration // how long next_batch waits for a first event
 	BatchSize       int           // events per batch (slab slots)
 	EventSize       int           // bytes per slab slot; larger events still pass whole
 	MaxEventSize    int           // events beyond this are skipped and counted
@@ -58,7 +58,7 @@ const configSchema = `{
   "type": "object",
   "additionalProperties": true,
   "properties": {
-    "flushInterval": {"type": "integer", "minimum": 1, "maximum": 60000, "description": "Milliseconds a partial batch may wait for more events (default 30)"},
+    "flushInterval": {"type": "integer", "minimum": 1, "maximum": 60000, "description": "Milliseconds next_batch waits for a first event before returning a timeout to Falco; events that are there are handed over at once (default 30)"},
     "batchSize": {"type": "integer", "minimum": 1, "maximum": 65536, "description": "Events per batch handed to Falco (default 256)"},
     "eventSize": {"type": "integer", "minimum": 1024, "maximum": 67108864, "description": "Bytes reserved per event in the batch; larger events are still delivered whole (default 65536)"},
     "maxEventSize": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "description": "Events larger than this are skipped and counted (default 67108864)"},

@@ -52,7 +52,9 @@ func (p *pluginState) openReplay(path string) (*instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst, err := newInstance(p.cfg)
+	// The replay reader waits for room instead of dropping: a queue longer
+	// than two batches would only hold memory.
+	inst, err := newInstance(p.cfg, min(p.cfg.QueueSize, 2*p.cfg.BatchSize))
 	if err != nil {
 		return nil, err
 	}
@@ -62,7 +64,7 @@ func (p *pluginState) openReplay(path string) (*instance, error) {
 }
 
 func (p *pluginState) openLive() (*instance, error) {
-	inst, err := newInstance(p.cfg)
+	inst, err := newInstance(p.cfg, p.cfg.QueueSize)
 	if err != nil {
 		return nil, err
 	}

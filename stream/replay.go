@@ -3,7 +3,6 @@ package stream
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -95,14 +94,19 @@ func (r *Replay) skip(lineNo int, reason string) {
 }
 
 // invalidEvent says why line cannot be a Docker event, or "" if it can.
+// It checks the shape only: a full JSON validation costs more than the
+// rest of the replay path together (1.6 us for a 740-byte line), and an
+// object that is malformed inside is still caught, once, when Falco
+// extracts its fields (docker.events_undecodable). A raw NUL is refused: it
+// would pass for the origin trailer of live events.
 func invalidEvent(line []byte) string {
 	switch {
 	case len(line) == 0:
 		return "empty line"
-	case line[0] != '{':
-		return "not a JSON object"
-	case !json.Valid(line): // strict, whatever json-iterator's build tags
-		return "malformed JSON"
+	case line[0] != '{' || line[len(line)-1] != '}':
+		return "not a JSON object (truncated?)"
+	case bytes.IndexByte(line, 0) >= 0:
+		return "raw NUL byte"
 	}
 	return ""
 }

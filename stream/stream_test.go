@@ -94,6 +94,7 @@ func TestReplaySkipsBadLinesAndReportsThem(t *testing.T) {
 		"\n" +
 		`{"Type":"volume","Action":` + "\n" +
 		`[1,2]` + "\n" +
+		"{\"Type\":\"x\x00\"}" + "\n" +
 		`  {"Type":"volume","Action":"destroy","timeNano":2}  ` + "\n" +
 		strings.Repeat("y", 5000) + "\n" +
 		`{"Type":"network","Action":"create","timeNano":3}` // no final newline
@@ -123,10 +124,10 @@ func TestReplaySkipsBadLinesAndReportsThem(t *testing.T) {
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("delivered:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
-	if r.Skipped() != 4 || len(warnings) != 4 {
+	if r.Skipped() != 5 || len(warnings) != 5 {
 		t.Fatalf("skipped %d, warnings %q", r.Skipped(), warnings)
 	}
-	for i, line := range []string{":2:", ":3:", ":4:", ":6:"} {
+	for i, line := range []string{":2:", ":3:", ":4:", ":5:", ":7:"} {
 		if !strings.Contains(warnings[i], path+line) {
 			t.Errorf("warning %d = %q, want it to name %s", i, warnings[i], path+line)
 		}
