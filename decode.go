@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"reflect"
 	"strconv"
 	"unsafe"
 
@@ -41,12 +42,15 @@ type decodedEvent struct {
 	host, daemonName                              span // from the origin trailer of live events
 
 	attrsRaw    span // the Attributes object, as sent
+	known       wireAttributes
+	knownState  knownState
 	attrsParsed bool
-	attrs       []attribute
+	attrs       []attribute // every attribute, parsed only for keys known misses
 
 	wire     wireEvent
 	iter     *jsoniter.Iterator // walks the event
 	sub      *jsoniter.Iterator // walks the attributes
+	subKnown *jsoniter.Iterator // decodes the known attributes
 	unesc    *jsoniter.Iterator // decodes the rare string holding escapes
 	onAttrib func(*jsoniter.Iterator, string) bool
 }
@@ -69,6 +73,57 @@ type wireActor struct {
 	Attributes wireObject `json:"Attributes"`
 }
 
+// wireAttributes are the attributes that fields read by name. They are
+// decoded with json-iterator's struct decoder, which looks keys up without
+// making a string of each; every field has the same type, so the struct is
+// also read as an array (knownAttribute indexes it by key).
+type wireAttributes struct {
+	Name             wireString `json:"name"`
+	Image            wireString `json:"image"`
+	Container        wireString `json:"container"`
+	Type             wireString `json:"type"`
+	ExitCode         wireString `json:"exitCode"`
+	Signal           wireString `json:"signal"`
+	ExecID           wireString `json:"execID"`
+	StackNamespace   wireString `json:"com.docker.stack.namespace"`
+	SwarmNodeID      wireString `json:"com.docker.swarm.node.id"`
+	SwarmTask        wireString `json:"com.docker.swarm.task"`
+	SwarmTaskID      wireString `json:"com.docker.swarm.task.id"`
+	SwarmTaskName    wireString `json:"com.docker.swarm.task.name"`
+	SwarmServiceName wireString `json:"com.docker.swarm.service.name"`
+	StateOld         wireString `json:"state.old"`
+	StateNew         wireString `json:"state.new"`
+	AvailabilityOld  wireString `json:"availability.old"`
+	AvailabilityNew  wireString `json:"availability.new"`
+	RoleOld          wireString `json:"role.old"`
+	RoleNew          wireString `json:"role.new"`
+	LeaderOld        wireString `json:"leader.old"`
+	LeaderNew        wireString `json:"leader.new"`
+	ReachabilityOld  wireString `json:"reachability.old"`
+	ReachabilityNew  wireString `json:"reachability.new"`
+	ReplicasOld      wireString `json:"replicas.old"`
+	ReplicasNew      wireString `json:"replicas.new"`
+	ImageOld         wireString `json:"image.old"`
+	ImageNew         wireString `json:"image.new"`
+	UpdateStateOld   wireString `json:"updatestate.old"`
+	UpdateStateNew   wireString `json:"updatestate.new"`
+}
+
+const numKnownAttributes = unsafe.Sizeof(wireAttributes{}) / unsafe.Sizeof(wireString{})
+
+// knownAttribute maps a key of wireAttributes to its index.
+var knownAttribute = func() map[string]int {
+	t := reflect.TypeOf(wireAttributes{})
+	m := make(map[string]int, t.NumField())
+	for i := range t.NumField() {
+		if t.Field(i).Type != reflect.TypeOf(wireString{}) {
+			panic("wireAttributes must hold only wireString fields")
+		}
+		m[t.Field(i).Tag.Get("json")] = i
+	}
+	return m
+}()
+
 type (
 	wireString struct{ s span }
 	wireObject struct{ s span }
@@ -88,6 +143,15 @@ var wireAPI = func() jsoniter.API {
 		reflect2.TypeOf(wireInt{}):    wireIntDecoder{},
 		reflect2.TypeOf(wireObject{}): wireObjectDecoder{},
 	})
+	return api
+}()
+
+// attributesAPI decodes wireAttributes: keys are taken as they are on the
+// wire, without a string made for each; a key holding an escape is misread
+// and fails the decode, which then falls back to the general parse.
+var attributesAPI = func() jsoniter.API {
+	api := jsoniter.Config{CaseSensitive: true, ObjectFieldMustBeSimpleString: true}.Froze()
+	api.RegisterExtension(jsoniter.DecoderExtension{reflect2.TypeOf(wireString{}): wireStringDecoder{}})
 	return api
 }()
 
@@ -128,7 +192,9 @@ func newDecodedEvent() *decodedEvent {
 		sub:   jsoniter.NewIterator(wireAPI),
 		unesc: jsoniter.NewIterator(wireAPI),
 	}
+	d.subKnown = jsoniter.NewIterator(attributesAPI)
 	d.iter.Attachment = d
+	d.subKnown.Attachment = d
 	d.onAttrib = d.attributeField
 	return d
 }
@@ -141,6 +207,7 @@ func (d *decodedEvent) reset(evtNum uint64) {
 	d.time, d.timeNano, d.hasTime, d.hasTimeNano = 0, 0, false, false
 	d.host, d.daemonName = span{}, span{}
 	d.attrsRaw, d.attrsParsed = span{}, false
+	d.known, d.knownState = wireAttributes{}, knownPending
 	clear(d.attrs) // drop the key strings
 	d.attrs = d.attrs[:0]
 	d.wire = wireEvent{}
@@ -306,11 +373,45 @@ func (d *decodedEvent) str(s span) string {
 	return unsafe.String(&d.arena[s.start], s.end-s.start)
 }
 
+// knownState tells whether d.known holds the event's known attributes.
+type knownState uint8
+
+const (
+	knownPending knownState = iota // not decoded yet
+	knownOK
+	knownFailed // a key json-iterator could not take as is: use the general parse
+)
+
+// decodeKnown decodes the known attributes from the captured object.
+func (d *decodedEvent) decodeKnown() {
+	d.knownState = knownFailed
+	if !d.attrsRaw.ok {
+		d.knownState = knownOK // no attributes: every one is absent
+		return
+	}
+	d.subKnown.ResetBytes(d.arena[d.attrsRaw.start:d.attrsRaw.end])
+	d.subKnown.Error = nil
+	d.subKnown.ReadVal(&d.known)
+	if d.subKnown.Error == nil {
+		d.knownState = knownOK
+	}
+}
+
+// attrSpan finds an attribute: the known ones from the struct decode, any
+// other by parsing every attribute (once per event). With a duplicated key
+// the last one wins, as in encoding/json and the struct decode.
 func (d *decodedEvent) attrSpan(key string) (span, bool) {
+	if d.knownState == knownPending {
+		d.decodeKnown()
+	}
+	if i, ok := knownAttribute[key]; ok && d.knownState == knownOK {
+		s := (*[numKnownAttributes]wireString)(unsafe.Pointer(&d.known))[i].s
+		return s, s.ok
+	}
 	if !d.attrsParsed {
 		d.parseAttributes()
 	}
-	for i := range d.attrs {
+	for i := len(d.attrs) - 1; i >= 0; i-- {
 		if d.attrs[i].key == key {
 			return d.attrs[i].val, true
 		}

@@ -143,3 +143,26 @@ func TestDecodeEmptyKeyDoesNotEndTheObject(t *testing.T) {
 		t.Errorf("timestamp = %d", ts)
 	}
 }
+
+func TestDecodeAttributesKnownAndOther(t *testing.T) {
+	for _, tc := range []struct{ desc, attrs string }{
+		{"plain keys", `{"name":"first","name":"web","com.example.team":"blue","exitCode":"3"}`},
+		// A key with an escaped quote cannot be taken as is: the struct
+		// decode of the known attributes fails and the general parse serves.
+		{"escaped key", `{"name":"first","a\"b":"q","name":"web","com.example.team":"blue","exitCode":"3"}`},
+	} {
+		d := newDecodedEvent()
+		d.decode(1, []byte(`{"Type":"container","Action":"die","Actor":{"ID":"c","Attributes":`+tc.attrs+`}}`))
+		if d.err != nil {
+			t.Fatalf("%s: %v", tc.desc, d.err)
+		}
+		for key, want := range map[string]string{"name": "web", "com.example.team": "blue", "exitCode": "3"} {
+			if v, ok := d.attr(key); !ok || v != want {
+				t.Errorf("%s: %s = %q %v, want %q (the last of duplicates)", tc.desc, key, v, ok, want)
+			}
+		}
+		if _, ok := d.attr("signal"); ok {
+			t.Errorf("%s: signal present", tc.desc)
+		}
+	}
+}
