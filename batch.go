@@ -14,8 +14,6 @@ import (
 	"github.com/falco-docker/plugin/stream"
 )
 
-const dialTimeout = 10 * time.Second
-
 // instance is one open stream: the slab of event slots handed to Falco, the
 // queue the readers fill, and the goroutines that fill it.
 type instance struct {
