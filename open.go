@@ -25,17 +25,16 @@ func (p *pluginState) OpenParams() ([]sdk.OpenParam, error) {
 // (file://PATH or a bare PATH) replays a file.
 func (p *pluginState) open(params string) (sdk.InstanceState, error) {
 	params = strings.TrimSpace(params)
-	switch {
-	case strings.HasPrefix(params, replayScheme):
-		params = strings.TrimPrefix(params, replayScheme)
-	case strings.Contains(params, "://"):
-		return nil, fmt.Errorf("open params %q: expected empty (live) or file://PATH (replay)", params)
-	}
 	var inst *instance
 	var err error
-	if params == "" {
+	switch {
+	case params == "":
 		inst, err = p.openLive()
-	} else {
+	case strings.HasPrefix(params, replayScheme) && len(params) > len(replayScheme):
+		inst, err = p.openReplay(strings.TrimPrefix(params, replayScheme))
+	case strings.Contains(params, "://"):
+		return nil, fmt.Errorf("open params %q: expected empty (live) or file://PATH (replay)", params)
+	default:
 		inst, err = p.openReplay(params)
 	}
 	if err != nil {

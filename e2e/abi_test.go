@@ -126,6 +126,7 @@ func TestOpenErrors(t *testing.T) {
 	for params, want := range map[string]string{
 		"file:///nonexistent/events.jsonl": "nonexistent",
 		"http://example/events":            "file://",
+		"file://":                          "file://",
 	} {
 		if _, err := s.Open(params); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("open(%q) = %v, want an error containing %q", params, err, want)
