@@ -3,7 +3,6 @@ package bench
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -17,17 +16,6 @@ import (
 // the runtime's MemStats, whose TotalAlloc and Mallocs count every
 // allocation exactly (not sampled). heapMeter reads them around the
 // benchmark loop.
-
-// pprofAddr returns a free loopback address for a library's pprof server.
-func pprofAddr(b testing.TB) string {
-	b.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // memStats is the part of the library runtime's MemStats heapMeter needs.
 type memStats struct {

@@ -3,6 +3,8 @@ package bench
 import (
 	"fmt"
 	"testing"
+
+	"github.com/falco-docker/plugin/internal/plugintest"
 )
 
 // BenchmarkNextBatch measures delivery alone: one op is a whole replay
@@ -20,7 +22,7 @@ func BenchmarkNextBatch(b *testing.B) {
 		// plugin logs its pprof address at init: a log line printed in the
 		// middle of a sub-benchmark's result line would hide that result
 		// from benchstat.
-		addr := pprofAddr(b)
+		addr := plugintest.FreeLoopbackAddr(b)
 		st := s.init(b, fmt.Sprintf(`{"batchSize":%d,"pprofAddr":%q}`, size, addr))
 		b.Run(fmt.Sprintf("batch=%d", size), func(b *testing.B) {
 			heap := startHeapMeter(b, addr)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/falco-docker/plugin/internal/host"
+	"github.com/falco-docker/plugin/internal/plugintest"
 )
 
 // BenchmarkPipeline is what Falco pays per event with one typical rule
@@ -16,7 +17,7 @@ func BenchmarkPipeline(b *testing.B) {
 	s := load(b)
 	path := shortReplay(b)
 	// Made before the sub-benchmark prints its name: see BenchmarkNextBatch.
-	addr := pprofAddr(b)
+	addr := plugintest.FreeLoopbackAddr(b)
 	st := s.init(b, fmt.Sprintf(`{"pprofAddr":%q}`, addr))
 	xs := extractors(b, s, st)
 	b.Run("config=default", func(b *testing.B) {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/falco-docker/plugin/internal/host"
+	"github.com/falco-docker/plugin/internal/plugintest"
 )
 
 // envProfileDir turns BenchmarkProfile on and names where it writes.
@@ -34,7 +35,7 @@ func BenchmarkProfile(b *testing.B) {
 	}
 	s := load(b)
 	path := shortReplay(b)
-	addr := pprofAddr(b)
+	addr := plugintest.FreeLoopbackAddr(b)
 	st := s.init(b, fmt.Sprintf(`{"pprofAddr":%q}`, addr))
 	xs := extractors(b, s, st)
 	for b.Loop() {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/falco-docker/plugin/internal/host"
+	"github.com/falco-docker/plugin/internal/plugintest"
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
@@ -42,7 +43,7 @@ func rssKiB(t testing.TB) int {
 // the plugin runtime's goroutines, the process's file descriptors and its
 // resident memory stay flat, against bounds measured after a warm-up.
 func TestLifecycleCyclesLeakNothing(t *testing.T) {
-	addr := freeLoopbackAddr(t)
+	addr := plugintest.FreeLoopbackAddr(t)
 	observer := initPlugin(t, fmt.Sprintf(`{"pprofAddr":%q}`, addr)) // lives through the cycles
 	_ = observer
 	replay := "file://" + mustAbs(t, fixturePath)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/falco-docker/plugin/internal/plugintest"
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
@@ -162,7 +163,7 @@ func TestTCPWithTLS(t *testing.T) {
 	testdocker.Require(t)
 	certs := t.TempDir()
 	server, client := testdocker.GenerateTLS(t, certs, "127.0.0.1")
-	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "tls", TCPAddr: freeLoopbackAddr(t), TLS: &server})
+	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "tls", TCPAddr: plugintest.FreeLoopbackAddr(t), TLS: &server})
 	tlsCfg := fmt.Sprintf(`{"ca":%q,"cert":%q,"key":%q}`, client.CA, client.Cert, client.Key)
 	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"tls":%s,"flushInterval":10}`, dm.TCPHost, tlsCfg))
 	c := startCollector(t, openPlugin(t, s, ""))

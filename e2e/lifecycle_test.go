@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,19 +10,9 @@ import (
 	"time"
 
 	"github.com/falco-docker/plugin/internal/host"
+	"github.com/falco-docker/plugin/internal/plugintest"
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
-
-// freeLoopbackAddr returns a loopback address with a port free right now.
-func freeLoopbackAddr(t testing.TB) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
 
 // pluginGoroutines reads, from the plugin runtime's pprof endpoint (the .so
 // has its own Go runtime, separate from the test's), the goroutines that run
@@ -57,7 +46,7 @@ func pluginGoroutines(t testing.TB, pprofAddr string) (int, string) {
 // leaving no goroutine behind.
 func TestLiveTimeoutAndCloseWhileBlocked(t *testing.T) {
 	testdocker.Require(t)
-	addr := freeLoopbackAddr(t)
+	addr := plugintest.FreeLoopbackAddr(t)
 	s := initPlugin(t, fmt.Sprintf(`{"flushInterval":20,"pprofAddr":%q,"filters":{"label":["no-such-label-%d"]}}`, addr, time.Now().UnixNano()))
 	before, _ := pluginGoroutines(t, addr)
 

@@ -5,7 +5,6 @@
 package e2e
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -18,18 +17,7 @@ import (
 var plugin *host.Plugin
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	p, cleanup, err := plugintest.Load("..")
-	defer cleanup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	plugin = p
-	return m.Run()
+	os.Exit(plugintest.Main(m, "..", &plugin))
 }
 
 // fields is the plugin's field table, as Falco reads it.

@@ -1,7 +1,6 @@
 package rules
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -23,18 +22,7 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	p, cleanup, err := plugintest.Load("..")
-	defer cleanup()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	plugin = p
-	return m.Run()
+	os.Exit(plugintest.Main(m, "..", &plugin))
 }
 
 // fieldTable is the plugin's field table, as Falco reads it

@@ -137,7 +137,6 @@ func (f *Follower) Run(ctx context.Context, first *Subscription) {
 			backoff = min(2*backoff, f.opts.MaxBackoff)
 			continue
 		}
-		f.Stats.Reconnects.Add(1)
 	}
 }
 
@@ -147,7 +146,11 @@ func (f *Follower) Run(ctx context.Context, first *Subscription) {
 // follows live from that point on.
 func (f *Follower) resume(ctx context.Context) (*Subscription, error) {
 	if f.newest == 0 {
-		return f.Subscribe(ctx)
+		sub, err := f.Subscribe(ctx)
+		if err == nil {
+			f.Stats.Reconnects.Add(1)
+		}
+		return sub, err
 	}
 	since := time.Unix(0, f.newest).Add(-f.opts.ResumeWindow)
 	until := time.Now()
@@ -158,6 +161,9 @@ func (f *Follower) resume(ctx context.Context) (*Subscription, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Counted before the replay flows, so that whoever sees a replayed event
+	// also sees the reconnect.
+	f.Stats.Reconnects.Add(1)
 	var replayed int
 	err = replay.Pump(func(line []byte) bool {
 		replayed++

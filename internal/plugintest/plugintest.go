@@ -4,6 +4,7 @@ package plugintest
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,6 +43,31 @@ func Load(repoRoot string) (p *host.Plugin, cleanup func(), err error) {
 		return nil, cleanup, fmt.Errorf("load the plugin: %w", err)
 	}
 	return p, cleanup, nil
+}
+
+// Main is a TestMain body: it loads the plugin into *plugin (see Load),
+// runs the tests and returns their exit code.
+func Main(m *testing.M, repoRoot string, plugin **host.Plugin) int {
+	p, cleanup, err := Load(repoRoot)
+	defer cleanup()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	*plugin = p
+	return m.Run()
+}
+
+// FreeLoopbackAddr returns a loopback address whose port is free right
+// now, e.g. for a plugin's pprofAddr.
+func FreeLoopbackAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
 }
 
 // Fields returns the plugin's field table, as Falco reads it, by name.
