@@ -179,8 +179,7 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 		return err
 	}
 	if ev.err != nil {
-		p.undecodable++
-		return nil
+		return nil // counted once, by decoded
 	}
 	id := req.FieldID()
 	if id >= numFields {
@@ -266,5 +265,8 @@ func (p *pluginState) decoded(evt sdk.EventReader) (*decodedEvent, error) {
 		return nil, fmt.Errorf("event %d is not a plugin event", num)
 	}
 	p.cache.decode(num, data)
+	if p.cache.err != nil {
+		p.undecodable.Add(1)
+	}
 	return p.cache, nil
 }

@@ -29,8 +29,8 @@ type pluginState struct {
 	metricsC  unsafe.Pointer // C array served by plugin_get_metrics
 
 	cache       *decodedEvent // the last event decoded for extraction
-	readBuf     []byte        // the event's bytes, read out of Falco's memory
-	undecodable uint64        // extractions asked of events that are not JSON objects
+	readBuf     []byte        // an event's bytes, when its reader must copy them (test stand-ins)
+	undecodable atomic.Uint64 // events whose data is not a JSON object
 }
 
 // openTarget is the plugin state that plugin_open serves. The SDK's open
@@ -44,10 +44,9 @@ func newPluginState(rawConfig string) (sdk.PluginState, error) {
 		return nil, err
 	}
 	p := &pluginState{
-		cfg:     cfg,
-		logger:  log.New(os.Stderr, "[docker plugin] ", log.LstdFlags),
-		cache:   newDecodedEvent(),
-		readBuf: make([]byte, 0, 64<<10),
+		cfg:    cfg,
+		logger: log.New(os.Stderr, "[docker plugin] ", log.LstdFlags),
+		cache:  newDecodedEvent(),
 	}
 	if cfg.PprofAddr != "" {
 		if p.pprof, err = startPprof(cfg.PprofAddr); err != nil {

@@ -58,7 +58,7 @@ func plugin_get_metrics(pState C.uintptr_t, numMetrics *C.uint32_t) *C.ss_plugin
 	}
 	out := p.metricsBuffer()
 	totals := p.instances.totals()
-	totals.eventsUndecodable += p.undecodable
+	totals.eventsUndecodable += p.undecodable.Load()
 	for i, def := range metricDefs {
 		m := &out[i]
 		m._type = C.SS_PLUGIN_METRIC_TYPE_NON_MONOTONIC

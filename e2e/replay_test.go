@@ -124,11 +124,13 @@ func TestReplayFixtureDeliversEveryEventWithItsFields(t *testing.T) {
 
 func TestReplayBadLinesAreSkippedNotFatal(t *testing.T) {
 	lines := fixtureLines(t)[:3]
+	const malformedInside = `{"Type":"container","Action"}`
 	content := lines[0] + "\r\n" + // CRLF
 		"\n" + // empty
 		`{"Type":"container","Action":` + "\n" + // truncated
 		"garbage\n" +
 		lines[1] + "\n" +
+		malformedInside + "\n" + // an object's shape, broken inside
 		lines[2] // no final newline
 	path := filepath.Join(t.TempDir(), "bad.jsonl")
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
@@ -136,16 +138,27 @@ func TestReplayBadLinesAreSkippedNotFatal(t *testing.T) {
 	}
 	s := initPlugin(t, "")
 	got := readAll(t, openPlugin(t, s, path), 256) // a bare path works too
-	if len(got) != 3 {
-		t.Fatalf("delivered %d events, want the 3 good lines", len(got))
-	}
-	if m := metricsOf(s); m["docker.replay_lines_skipped"] != 3 || m["docker.events_delivered"] != 3 {
-		t.Errorf("metrics %v: want 3 lines skipped, 3 delivered", m)
+	want := []string{lines[0], lines[1], malformedInside, lines[2]}
+	if len(got) != len(want) {
+		t.Fatalf("delivered %d events, want the 3 good lines and the malformed object", len(got))
 	}
 	for i, d := range got {
-		if d.data != lines[i] {
-			t.Errorf("event %d = %s, want %s", i, d.data, lines[i])
+		if d.data != want[i] {
+			t.Errorf("event %d = %s, want %s", i, d.data, want[i])
 		}
+	}
+	// The malformed object reaches extraction: every field unset, counted
+	// once however many fields are asked.
+	for name, f := range fields(t) {
+		if f.ArgRequired {
+			continue
+		}
+		if v, err := s.ExtractOne(got[2].evt, f.Field); err != nil || v.Present {
+			t.Errorf("%s of a malformed event: %+v %v, want unset", name, v, err)
+		}
+	}
+	if m := metricsOf(s); m["docker.replay_lines_skipped"] != 3 || m["docker.events_delivered"] != 4 || m["docker.events_undecodable"] != 1 {
+		t.Errorf("metrics %v: want 3 lines skipped, 4 delivered, 1 undecodable", m)
 	}
 }
 
