@@ -10,7 +10,7 @@ import (
 
 var (
 	timeNanoKey = []byte(`"timeNano":`)
-	timeKey     = []byte(`"time":`)
+	timePrefix  = []byte(`"time`) // of both keys, whatever spacing precedes the colon
 )
 
 // TimeNano returns the event's timeNano. The daemon writes it as the last key
@@ -51,7 +51,7 @@ func parseTrailingInt(b []byte) (int64, bool) {
 
 // scanTime walks the top-level keys for timeNano, or time (seconds).
 func scanTime(data []byte) int64 {
-	if !bytes.Contains(data, timeKey) && !bytes.Contains(data, timeNanoKey) {
+	if !bytes.Contains(data, timePrefix) { // neither key: no need to walk
 		return 0
 	}
 	iter := jsoniter.ConfigDefault.BorrowIterator(data)
