@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/falco-docker/plugin/internal/host"
+	"github.com/falco-docker/plugin/internal/plugintest"
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
@@ -43,40 +44,27 @@ func collectLive(t *testing.T, s *host.State, inst *host.Instance, deadline time
 	t.Helper()
 	table := fields(t)
 	var out []liveEvent
-	end := time.Now().Add(deadline)
-	for time.Now().Before(end) {
-		batch, rc, err := inst.NextBatch()
-		if err != nil {
-			t.Fatalf("next_batch: %v", err)
-		}
-		if rc == host.SSPluginEOF {
-			t.Fatalf("live stream ended (EOF)")
-		}
-		for i := range batch {
-			// Live events carry their origin after the JSON: NUL host NUL name.
-			data, _, _ := strings.Cut(string(batch[i].Data()), "\x00")
-			ev := liveEvent{data: data, ts: batch[i].Timestamp, fields: map[string]host.Value{}}
-			for _, name := range []string{"docker.type", "docker.action", "docker.actor.id", "docker.attributes.name",
-				"docker.attributes.container", "docker.attributes.image", "docker.exitcode", "docker.attributes.exitcode",
-				"docker.signal", "docker.exec.command", "docker.exec.id", "docker.time", "docker.status", "docker.id", "docker.from",
-				"docker.host", "docker.daemon.name"} {
-				v, err := s.ExtractOne(&batch[i], table[name].Field)
-				if err != nil {
-					t.Fatalf("extract %s: %v", name, err)
-				}
-				ev.fields[name] = v
+	plugintest.Drain(t, inst, deadline, func(evt *host.Event) bool {
+		// Live events carry their origin after the JSON: NUL host NUL name.
+		data, _, _ := strings.Cut(string(evt.Data()), "\x00")
+		ev := liveEvent{data: data, ts: evt.Timestamp, fields: map[string]host.Value{}}
+		for _, name := range []string{"docker.type", "docker.action", "docker.actor.id", "docker.attributes.name",
+			"docker.attributes.container", "docker.attributes.image", "docker.exitcode", "docker.attributes.exitcode",
+			"docker.signal", "docker.exec.command", "docker.exec.id", "docker.time", "docker.status", "docker.id", "docker.from",
+			"docker.host", "docker.daemon.name"} {
+			v, err := s.ExtractOne(evt, table[name].Field)
+			if err != nil {
+				t.Fatalf("extract %s: %v", name, err)
 			}
-			f := table["docker.attributes"].Field
-			f.ArgKey, f.ArgPresent = "destination", true
-			ev.fields["destination"], _ = s.ExtractOne(&batch[i], f)
-			out = append(out, ev)
-			if stop(ev) {
-				return out
-			}
+			ev.fields[name] = v
 		}
-	}
-	t.Fatalf("the last expected event did not arrive within %v (%d events seen)", deadline, len(out))
-	return nil
+		f := table["docker.attributes"].Field
+		f.ArgKey, f.ArgPresent = "destination", true
+		ev.fields["destination"], _ = s.ExtractOne(evt, f)
+		out = append(out, ev)
+		return stop(ev)
+	})
+	return out
 }
 
 // TestLiveDaemonEvents drives the machine's Docker daemon and checks that

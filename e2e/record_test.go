@@ -58,7 +58,7 @@ func TestRecordFixture(t *testing.T) {
 	args := append([]string{"run", "-d", "--name", "fixture-web", "-v", "fixture-vol:/data", "--network", "fixture-net",
 		"--health-cmd", "/bin/tool true", "--health-interval", "1s"}, labels...)
 	d.Run(t, append(args, img)...)
-	waitFor(t, 30*time.Second, func() bool {
+	testdocker.WaitFor(t, 30*time.Second, func() bool {
 		out, _ := d.Try("inspect", "-f", "{{.State.Health.Status}}", "fixture-web")
 		return out == "healthy"
 	})
@@ -120,17 +120,4 @@ func TestRecordFixture(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("recorded %d events into %s", len(events), fixturePath)
-}
-
-// waitFor polls cond until it holds or the deadline passes: a readiness
-// wait on the daemon, not synchronisation of the code under test.
-func waitFor(t *testing.T, deadline time.Duration, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("condition not met within %v", deadline)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

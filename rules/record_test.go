@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/falco-docker/plugin/internal/host"
+	"github.com/falco-docker/plugin/internal/plugintest"
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
@@ -84,7 +85,7 @@ func TestRecordRulesFixture(t *testing.T) {
 	d.Run(t, "run", "-d", "--name", "web", "--label", "com.docker.compose.project=shop",
 		"--label", "com.docker.compose.service=web", "-v", "app-data:/data", "--network", "app-net",
 		"--health-cmd", healthCmd, "--health-interval", "1s", img)
-	waitFor(t, 30*time.Second, func() bool {
+	testdocker.WaitFor(t, 30*time.Second, func() bool {
 		out, _ := d.Try("inspect", "-f", "{{.State.Health.Status}}", "web")
 		return out == "healthy"
 	})
@@ -231,32 +232,18 @@ func collect(t *testing.T, s *host.State, inst *host.Instance, deadline time.Dur
 		return v.Strings[0]
 	}
 	var out []string
-	end := time.Now().Add(deadline)
-	for time.Now().Before(end) {
-		batch, rc, err := inst.NextBatch()
-		if err != nil {
-			t.Fatalf("next_batch: %v", err)
+	plugintest.Drain(t, inst, deadline, func(e *host.Event) bool {
+		data := e.Data()
+		if k := bytes.IndexByte(data, 0); k >= 0 {
+			data = data[:k]
 		}
-		if rc == host.SSPluginEOF {
-			t.Fatalf("live stream ended (EOF)")
+		out = append(out, string(data))
+		if len(out) == 1 {
+			t.Logf("first event from daemon %s at %s", str(e, "docker.daemon.name"), str(e, "docker.host"))
 		}
-		for i := range batch {
-			e := &batch[i]
-			data := e.Data()
-			if k := bytes.IndexByte(data, 0); k >= 0 {
-				data = data[:k]
-			}
-			out = append(out, string(data))
-			if len(out) == 1 {
-				t.Logf("first event from daemon %s at %s", str(e, "docker.daemon.name"), str(e, "docker.host"))
-			}
-			if stop(str(e, "docker.type"), str(e, "docker.action"), str(e, "docker.actor.id")) {
-				return out
-			}
-		}
-	}
-	t.Fatalf("the last expected event did not arrive within %v (%d events seen)", deadline, len(out))
-	return nil
+		return stop(str(e, "docker.type"), str(e, "docker.action"), str(e, "docker.actor.id"))
+	})
+	return out
 }
 
 // buildHog compiles hogSource into a static binary under dir.
@@ -279,17 +266,4 @@ func buildHog(t *testing.T, dir string) string {
 		t.Fatalf("building the memory hog: %v\n%s", err, b)
 	}
 	return out
-}
-
-// waitFor polls cond until it holds or the deadline passes: a readiness
-// wait on the daemon.
-func waitFor(t *testing.T, deadline time.Duration, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(deadline)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("condition not met within %v", deadline)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

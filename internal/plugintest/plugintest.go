@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/falco-docker/plugin/internal/host"
 )
@@ -68,6 +69,29 @@ func FreeLoopbackAddr(t testing.TB) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
+}
+
+// Drain reads a live instance until each returns true for an event or the
+// deadline passes (a failure). Each event is valid only during its call.
+func Drain(t testing.TB, inst *host.Instance, deadline time.Duration, each func(*host.Event) bool) {
+	t.Helper()
+	seen := 0
+	for end := time.Now().Add(deadline); time.Now().Before(end); {
+		batch, rc, err := inst.NextBatch()
+		if err != nil {
+			t.Fatalf("next_batch: %v", err)
+		}
+		if rc == host.SSPluginEOF {
+			t.Fatalf("live stream ended (EOF)")
+		}
+		for i := range batch {
+			seen++
+			if each(&batch[i]) {
+				return
+			}
+		}
+	}
+	t.Fatalf("the last expected event did not arrive within %v (%d events seen)", deadline, seen)
 }
 
 // Fields returns the plugin's field table, as Falco reads it, by name.

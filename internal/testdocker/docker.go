@@ -16,6 +16,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Docker runs the docker CLI against one daemon.
@@ -150,4 +151,18 @@ func ExitCode(err error) int {
 func Available() bool {
 	_, err := exec.LookPath("docker")
 	return err == nil && os.Geteuid() == 0
+}
+
+// WaitFor polls cond until it holds, failing the test after deadline: a
+// readiness wait on the daemon (a health check turning healthy, say), not
+// synchronisation of the code under test.
+func WaitFor(t testing.TB, deadline time.Duration, cond func() bool) {
+	t.Helper()
+	end := time.Now().Add(deadline)
+	for !cond() {
+		if time.Now().After(end) {
+			t.Fatalf("condition not met within %v", deadline)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }
