@@ -178,9 +178,6 @@ type Subscription struct {
 	body io.ReadCloser
 }
 
-// Host is the endpoint the subscription reads from.
-func (s *Subscription) Host() string { return s.host }
-
 // Subscribe asks the daemon for its events and returns once the daemon has
 // answered: it registers the subscriber before answering, so no event that
 // happens after Subscribe returns can be missed. ctx bounds the whole

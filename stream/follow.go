@@ -11,12 +11,11 @@ import (
 
 // FollowStats are one daemon's counters, updated by its Follower.
 type FollowStats struct {
-	Reconnects  atomic.Uint64 // subscriptions made again after the stream ended
-	ResumeGaps  atomic.Uint64 // resumes whose gap the daemon's ring may not have covered
-	Duplicates  atomic.Uint64 // replayed events dropped because they were already queued
-	TooLarge    atomic.Uint64 // events above maxEventSize, skipped
-	Connected   atomic.Bool   // a subscription is open now
-	LastErrText atomic.Value  // string: why the last subscription ended
+	Reconnects atomic.Uint64 // subscriptions made again after the stream ended
+	ResumeGaps atomic.Uint64 // resumes whose gap the daemon's ring may not have covered
+	Duplicates atomic.Uint64 // replayed events dropped because they were already queued
+	TooLarge   atomic.Uint64 // events above maxEventSize, skipped
+	Connected  atomic.Bool   // a subscription is open now
 }
 
 // FollowOptions tune how a Follower resumes.
@@ -77,9 +76,6 @@ func NewFollower(d *Daemon, q *Queue, opts FollowOptions, warn func(string)) *Fo
 	return f
 }
 
-// Origin is the daemon as last seen: endpoint and name.
-func (f *Follower) Origin() *Origin { return f.origin.Load() }
-
 // connect pings the daemon and learns its name, which tags its events.
 func (f *Follower) connect(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
@@ -113,12 +109,11 @@ func (f *Follower) Run(ctx context.Context, first *Subscription) {
 	for {
 		if sub != nil {
 			f.Stats.Connected.Store(true)
-			err := sub.Pump(f.offer, f.opts.MaxEventSize, func() { f.Stats.TooLarge.Add(1) })
+			err := sub.Pump(f.offer, f.opts.MaxEventSize, f.countTooLarge)
 			f.Stats.Connected.Store(false)
 			if ctx.Err() != nil {
 				return
 			}
-			f.Stats.LastErrText.Store(err.Error())
 			f.warn(fmt.Sprintf("%v; reconnecting", err))
 			backoff = f.opts.MinBackoff
 		}
@@ -133,7 +128,6 @@ func (f *Follower) Run(ctx context.Context, first *Subscription) {
 			if ctx.Err() != nil {
 				return
 			}
-			f.Stats.LastErrText.Store(err.Error())
 			backoff = min(2*backoff, f.opts.MaxBackoff)
 			continue
 		}
@@ -168,7 +162,7 @@ func (f *Follower) resume(ctx context.Context) (*Subscription, error) {
 	err = replay.Pump(func(line []byte) bool {
 		replayed++
 		return f.offer(line)
-	}, f.opts.MaxEventSize, func() { f.Stats.TooLarge.Add(1) })
+	}, f.opts.MaxEventSize, f.countTooLarge)
 	if err != nil && !errors.Is(err, errStreamClosed) {
 		return nil, err
 	}
@@ -178,6 +172,8 @@ func (f *Follower) resume(ctx context.Context) (*Subscription, error) {
 	}
 	return f.daemon.Subscribe(ctx, StreamOptions{Since: until, Filters: f.opts.Filters})
 }
+
+func (f *Follower) countTooLarge() { f.Stats.TooLarge.Add(1) }
 
 // offer queues line unless it is a replay of an event already queued.
 // It reports whether the line is new.
