@@ -83,7 +83,7 @@ func TestLifecycleCyclesLeakNothing(t *testing.T) {
 		}
 		live = 100
 	}
-	g1, stacks := pluginGoroutines(t, addr)
+	g1, stacks := settledGoroutines(t, addr, g0)
 	fd1, rss1 := openFDs(t), rssKiB(t)
 	t.Logf("after 10000 replay + %d live cycles: plugin goroutines %d -> %d, fds %d -> %d, RSS %d -> %d KiB", live, g0, g1, fd0, fd1, rss0, rss1)
 	if g1 > g0 {
