@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strings"
 	"testing"
 	"time"
 	"unsafe"
@@ -36,11 +37,19 @@ func (r *testRequest) ArgKey() string                      { return r.arg }
 func (r *testRequest) ArgIndex() uint64                    { return 0 }
 func (r *testRequest) ArgPresent() bool                    { return r.hasArg }
 func (r *testRequest) IsList() bool                        { return false }
-func (r *testRequest) SetValue(v any)                      { r.value = v }
 func (r *testRequest) SetValueOffset(start, length uint32) {}
 func (r *testRequest) SetPtr(unsafe.Pointer)               {}
 func (r *testRequest) SetOffsetPtrs(_, _ unsafe.Pointer)   {}
 func (r *testRequest) WantOffset() bool                    { return false }
+
+// SetValue keeps a copy of a string, as the SDK does (into C memory): the
+// plugin's strings alias its decode arena, which the next event reuses.
+func (r *testRequest) SetValue(v any) {
+	if s, ok := v.(string); ok {
+		v = strings.Clone(s)
+	}
+	r.value = v
+}
 
 // testEvent is an sdk.EventReader over bytes.
 type testEvent struct {
@@ -75,10 +84,6 @@ func extractAll(t testing.TB, p *pluginState, evt *testEvent, keys ...string) ma
 		}
 		if req.value == nil {
 			continue
-		}
-		// Copy: strings alias the decode arena, valid only until the next event.
-		if s, ok := req.value.(string); ok {
-			req.value = string(bytes.Clone([]byte(s)))
 		}
 		out[fieldTable[id].Name] = req.value
 	}
