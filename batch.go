@@ -192,7 +192,7 @@ func (b *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
 // pages as the largest event it ever held.
 func (b *instance) trimSlots() {
 	for _, t := range b.trim {
-		releaseSlotPages(b.regular, t.slot, slotKeepBytes, t.size)
+		trimSlot(b.regular, t.slot, t.size, b.cfg.EventSize)
 	}
 	b.trim = b.trim[:0]
 }

@@ -67,6 +67,16 @@ const slotKeepBytes = 4 << 10
 
 type slotTrim struct{ slot, size int }
 
+// trimSlot gives back the pages an event of size bytes wrote in slot i past
+// its first slotKeepBytes, once Falco is done with it; eventSize is the
+// slot's capacity. The page holding the event's last bytes goes too: its
+// content no longer matters, and kept, such tail pages would add up to a
+// page per slot in time. The capacity bound keeps the release off the
+// next slot's header, which follows the payload in memory.
+func trimSlot(evts sdk.EventWriters, i, size, eventSize int) {
+	releaseSlotPages(evts, i, slotKeepBytes, min(size+os.Getpagesize(), eventSize))
+}
+
 // releaseSlotPages gives back the whole pages of slot i's payload between
 // byte offsets from and to. Only for memory whose content no longer
 // matters: it reads as zeros afterwards.
