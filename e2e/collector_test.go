@@ -15,20 +15,49 @@ import (
 // error or EOF (a live source must never return either).
 type collector struct {
 	inst *host.Instance
-	mu   sync.Mutex
-	got  []collected
-	bad  []string // errors and unexpected return codes
-	cond *sync.Cond
-	stop chan struct{}
-	done chan struct{}
+	// extract, when set, extracts string fields of each event on delivery
+	// (its memory is only valid until the next batch).
+	extract func(*host.Event) map[string]string
+	mu      sync.Mutex
+	got     []collected
+	bad     []string // errors and unexpected return codes
+	cond    *sync.Cond
+	stop    chan struct{}
+	done    chan struct{}
 }
 
 type collected struct {
 	json, host, daemon string
+	fields             map[string]string // by field name, when the collector extracts
 }
 
 func startCollector(t *testing.T, inst *host.Instance) *collector {
+	return startExtractingCollector(t, nil, inst)
+}
+
+// startExtractingCollector is startCollector that also extracts the named
+// string fields of every event, through the C ABI as Falco does, into
+// collected.fields ("" for a field without a value).
+func startExtractingCollector(t *testing.T, s *host.State, inst *host.Instance, names ...string) *collector {
 	c := &collector{inst: inst, stop: make(chan struct{}), done: make(chan struct{})}
+	if len(names) > 0 {
+		table := fields(t)
+		c.extract = func(evt *host.Event) map[string]string {
+			out := make(map[string]string, len(names))
+			for _, name := range names {
+				v, err := s.ExtractOne(evt, table[name].Field)
+				switch {
+				case err != nil:
+					out[name] = "error: " + err.Error()
+				case v.Present && len(v.Strings) > 0:
+					out[name] = v.Strings[0]
+				default:
+					out[name] = ""
+				}
+			}
+			return out
+		}
+	}
 	c.cond = sync.NewCond(&c.mu)
 	go c.run()
 	t.Cleanup(c.halt)
@@ -53,6 +82,9 @@ func (c *collector) run() {
 			ev := collected{json: parts[0]}
 			if len(parts) == 3 {
 				ev.host, ev.daemon = parts[1], parts[2]
+			}
+			if c.extract != nil {
+				ev.fields = c.extract(&batch[i])
 			}
 			c.got = append(c.got, ev)
 		}
