@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"reflect"
 	"strconv"
 	"unsafe"
 
@@ -17,11 +16,6 @@ type span struct {
 	ok         bool
 }
 
-type attribute struct {
-	key string
-	val span
-}
-
 // decodedEvent is one Docker event decoded once (json-iterator) and kept for
 // every field extracted from it. It is reused from event to event: values are
 // copied into one arena, so no map and no string per value is built.
@@ -29,7 +23,7 @@ type attribute struct {
 // The envelope is decoded into wireEvent by json-iterator's struct decoder,
 // which matches the fixed keys by hash without allocating. The attributes
 // (most of an event's bytes: every container label) are captured whole and
-// parsed on the first attribute field asked of the event, at most once:
+// decoded on the first attribute field asked of the event (attributes.go):
 // rules that stop at docker.type or docker.action never pay for them.
 type decodedEvent struct {
 	evtNum uint64 // the event these values belong to; 0 = none
@@ -41,18 +35,20 @@ type decodedEvent struct {
 	hasTime, hasTimeNano                          bool
 	host, daemonName                              span // from the origin trailer of live events
 
-	attrsRaw    span // the Attributes object, as sent
-	known       wireAttributes
-	knownState  knownState
+	attrsRaw    span             // the Attributes object, as sent
+	layout      *attributeLayout // the attribute keys decoded by name
+	byName      []wireString     // their values in this event, in layout order
+	byNamePtr   any              // byName as a pointer to layout.typ, for json-iterator
+	byNameState byNameState
 	attrsParsed bool
-	attrs       []attribute // every attribute, parsed only for keys known misses
+	attrs       []attribute // every attribute, parsed only for keys not decoded by name
 
-	wire     wireEvent
-	iter     *jsoniter.Iterator // walks the event
-	sub      *jsoniter.Iterator // walks the attributes
-	subKnown *jsoniter.Iterator // decodes the known attributes
-	unesc    *jsoniter.Iterator // decodes the rare string holding escapes
-	onAttrib func(*jsoniter.Iterator, string) bool
+	wire      wireEvent
+	iter      *jsoniter.Iterator // walks the event
+	sub       *jsoniter.Iterator // walks every attribute (the general parse)
+	subByName *jsoniter.Iterator // decodes the attributes by name
+	unesc     *jsoniter.Iterator // decodes the rare string holding escapes
+	onAttrib  func(*jsoniter.Iterator, string) bool
 }
 
 // The envelope of a Docker event, as json-iterator decodes it.
@@ -73,57 +69,6 @@ type wireActor struct {
 	Attributes wireObject `json:"Attributes"`
 }
 
-// wireAttributes are the attributes that fields read by name. They are
-// decoded with json-iterator's struct decoder, which looks keys up without
-// making a string of each; every field has the same type, so the struct is
-// also read as an array (knownAttribute indexes it by key).
-type wireAttributes struct {
-	Name             wireString `json:"name"`
-	Image            wireString `json:"image"`
-	Container        wireString `json:"container"`
-	Type             wireString `json:"type"`
-	ExitCode         wireString `json:"exitCode"`
-	Signal           wireString `json:"signal"`
-	ExecID           wireString `json:"execID"`
-	StackNamespace   wireString `json:"com.docker.stack.namespace"`
-	SwarmNodeID      wireString `json:"com.docker.swarm.node.id"`
-	SwarmTask        wireString `json:"com.docker.swarm.task"`
-	SwarmTaskID      wireString `json:"com.docker.swarm.task.id"`
-	SwarmTaskName    wireString `json:"com.docker.swarm.task.name"`
-	SwarmServiceName wireString `json:"com.docker.swarm.service.name"`
-	StateOld         wireString `json:"state.old"`
-	StateNew         wireString `json:"state.new"`
-	AvailabilityOld  wireString `json:"availability.old"`
-	AvailabilityNew  wireString `json:"availability.new"`
-	RoleOld          wireString `json:"role.old"`
-	RoleNew          wireString `json:"role.new"`
-	LeaderOld        wireString `json:"leader.old"`
-	LeaderNew        wireString `json:"leader.new"`
-	ReachabilityOld  wireString `json:"reachability.old"`
-	ReachabilityNew  wireString `json:"reachability.new"`
-	ReplicasOld      wireString `json:"replicas.old"`
-	ReplicasNew      wireString `json:"replicas.new"`
-	ImageOld         wireString `json:"image.old"`
-	ImageNew         wireString `json:"image.new"`
-	UpdateStateOld   wireString `json:"updatestate.old"`
-	UpdateStateNew   wireString `json:"updatestate.new"`
-}
-
-const numKnownAttributes = unsafe.Sizeof(wireAttributes{}) / unsafe.Sizeof(wireString{})
-
-// knownAttribute maps a key of wireAttributes to its index.
-var knownAttribute = func() map[string]int {
-	t := reflect.TypeOf(wireAttributes{})
-	m := make(map[string]int, t.NumField())
-	for i := range t.NumField() {
-		if t.Field(i).Type != reflect.TypeOf(wireString{}) {
-			panic("wireAttributes must hold only wireString fields")
-		}
-		m[t.Field(i).Tag.Get("json")] = i
-	}
-	return m
-}()
-
 type (
 	wireString struct{ s span }
 	wireObject struct{ s span }
@@ -143,15 +88,6 @@ var wireAPI = func() jsoniter.API {
 		reflect2.TypeOf(wireInt{}):    wireIntDecoder{},
 		reflect2.TypeOf(wireObject{}): wireObjectDecoder{},
 	})
-	return api
-}()
-
-// attributesAPI decodes wireAttributes: keys are taken as they are on the
-// wire, without a string made for each; a key holding an escape is misread
-// and fails the decode, which then falls back to the general parse.
-var attributesAPI = func() jsoniter.API {
-	api := jsoniter.Config{CaseSensitive: true, ObjectFieldMustBeSimpleString: true}.Froze()
-	api.RegisterExtension(jsoniter.DecoderExtension{reflect2.TypeOf(wireString{}): wireStringDecoder{}})
 	return api
 }()
 
@@ -192,10 +128,11 @@ func newDecodedEvent() *decodedEvent {
 		sub:   jsoniter.NewIterator(wireAPI),
 		unesc: jsoniter.NewIterator(wireAPI),
 	}
-	d.subKnown = jsoniter.NewIterator(attributesAPI)
+	d.subByName = jsoniter.NewIterator(attributesAPI)
 	d.iter.Attachment = d
-	d.subKnown.Attachment = d
+	d.subByName.Attachment = d
 	d.onAttrib = d.attributeField
+	d.setLayout(knownAttributes)
 	return d
 }
 
@@ -207,7 +144,8 @@ func (d *decodedEvent) reset(evtNum uint64) {
 	d.time, d.timeNano, d.hasTime, d.hasTimeNano = 0, 0, false, false
 	d.host, d.daemonName = span{}, span{}
 	d.attrsRaw, d.attrsParsed = span{}, false
-	d.known, d.knownState = wireAttributes{}, knownPending
+	clear(d.byName)
+	d.byNameState = byNamePending
 	clear(d.attrs) // drop the key strings
 	d.attrs = d.attrs[:0]
 	d.wire = wireEvent{}
@@ -281,30 +219,6 @@ func (d *decodedEvent) fromSpan() span {
 	return s
 }
 
-// parseAttributes decodes the captured Attributes object, once per event.
-func (d *decodedEvent) parseAttributes() {
-	d.attrsParsed = true
-	if !d.attrsRaw.ok {
-		return
-	}
-	// The arena may grow while values are appended to it; the iterator keeps
-	// reading the captured bytes from the array they were in.
-	d.sub.ResetBytes(d.arena[d.attrsRaw.start:d.attrsRaw.end])
-	d.sub.Error = nil
-	d.sub.ReadObjectCB(d.onAttrib) // unlike ReadObject, it does not stop at a "" key
-	if d.sub.Error != nil {
-		clear(d.attrs)
-		d.attrs = d.attrs[:0]
-	}
-}
-
-func (d *decodedEvent) attributeField(iter *jsoniter.Iterator, key string) bool {
-	if v := d.readString(iter); v.ok {
-		d.attrs = append(d.attrs, attribute{key: key, val: v})
-	}
-	return iter.Error == nil
-}
-
 // readString copies iter's next value into the arena. Strings are stored
 // unescaped; numbers and booleans keep their JSON text (some replay tools
 // write exitCode as a number); null, objects and arrays are absent.
@@ -371,58 +285,6 @@ func (d *decodedEvent) str(s span) string {
 		return ""
 	}
 	return unsafe.String(&d.arena[s.start], s.end-s.start)
-}
-
-// knownState tells whether d.known holds the event's known attributes.
-type knownState uint8
-
-const (
-	knownPending knownState = iota // not decoded yet
-	knownOK
-	knownFailed // a key json-iterator could not take as is: use the general parse
-)
-
-// decodeKnown decodes the known attributes from the captured object.
-func (d *decodedEvent) decodeKnown() {
-	d.knownState = knownFailed
-	if !d.attrsRaw.ok {
-		d.knownState = knownOK // no attributes: every one is absent
-		return
-	}
-	d.subKnown.ResetBytes(d.arena[d.attrsRaw.start:d.attrsRaw.end])
-	d.subKnown.Error = nil
-	d.subKnown.ReadVal(&d.known)
-	if d.subKnown.Error == nil {
-		d.knownState = knownOK
-	}
-}
-
-// attrSpan finds an attribute: the known ones from the struct decode, any
-// other by parsing every attribute (once per event). With a duplicated key
-// the last one wins, as in encoding/json and the struct decode.
-func (d *decodedEvent) attrSpan(key string) (span, bool) {
-	if d.knownState == knownPending {
-		d.decodeKnown()
-	}
-	if i, ok := knownAttribute[key]; ok && d.knownState == knownOK {
-		s := (*[numKnownAttributes]wireString)(unsafe.Pointer(&d.known))[i].s
-		return s, s.ok
-	}
-	if !d.attrsParsed {
-		d.parseAttributes()
-	}
-	for i := len(d.attrs) - 1; i >= 0; i-- {
-		if d.attrs[i].key == key {
-			return d.attrs[i].val, true
-		}
-	}
-	return span{}, false
-}
-
-// attr returns the attribute's value and whether the event has it.
-func (d *decodedEvent) attr(key string) (string, bool) {
-	s, ok := d.attrSpan(key)
-	return d.str(s), ok
 }
 
 // timestamp returns the event time in nanoseconds.

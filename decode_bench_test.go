@@ -76,6 +76,17 @@ func BenchmarkExtractField(b *testing.B) {
 			i++
 		}
 	})
+	b.Run("first-label", func(b *testing.B) {
+		// A key that is no known attribute, as a rule on a label asks.
+		req := &testRequest{id: fieldAttributes, arg: "com.docker.compose.project", hasArg: true}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			extract(b, reqs[0], next(i))
+			extract(b, req, &evt)
+			i++
+		}
+	})
 	b.Run("cached", func(b *testing.B) {
 		b.ReportAllocs()
 		i := 0

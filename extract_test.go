@@ -17,6 +17,7 @@ import (
 type testRequest struct {
 	id     uint64
 	arg    string
+	argBuf []byte // what ArgKey returns a view of, as the SDK does of Falco's memory
 	hasArg bool
 	value  any    // as set; nil: not set. A string aliases the plugin's arena
 	copied []byte // a string value's bytes, copied when set
@@ -33,7 +34,6 @@ func (r *testRequest) FieldType() uint32 {
 	return sdk.FieldTypeCharBuf
 }
 func (r *testRequest) Field() string                       { return fieldTable[r.id].Name }
-func (r *testRequest) ArgKey() string                      { return r.arg }
 func (r *testRequest) ArgIndex() uint64                    { return 0 }
 func (r *testRequest) ArgPresent() bool                    { return r.hasArg }
 func (r *testRequest) IsList() bool                        { return false }
@@ -41,6 +41,24 @@ func (r *testRequest) SetValueOffset(start, length uint32) {}
 func (r *testRequest) SetPtr(unsafe.Pointer)               {}
 func (r *testRequest) SetOffsetPtrs(_, _ unsafe.Pointer)   {}
 func (r *testRequest) WantOffset() bool                    { return false }
+
+// ArgKey returns a view of a buffer, as the SDK's is of Falco's memory: a
+// plugin that keeps it past the call sees it change (see clobberArg).
+func (r *testRequest) ArgKey() string {
+	if r.arg == "" {
+		return ""
+	}
+	r.argBuf = append(r.argBuf[:0], r.arg...)
+	return unsafe.String(&r.argBuf[0], len(r.argBuf))
+}
+
+// clobberArg overwrites the buffer ArgKey's result viewed, as Falco may
+// once the call has returned.
+func (r *testRequest) clobberArg() {
+	for i := range r.argBuf {
+		r.argBuf[i] = '?'
+	}
+}
 
 // SetValue copies a string's bytes, as the SDK does (into a C buffer it
 // reuses): the plugin's strings alias its decode arena, which the next event
@@ -83,6 +101,7 @@ func extractAll(t testing.TB, p *pluginState, evt *testEvent, keys ...string) ma
 				if err := p.Extract(req, evt); err != nil {
 					t.Fatalf("extract docker.attributes[%s]: %v", k, err)
 				}
+				req.clobberArg()
 				if req.value != nil {
 					out["docker.attributes["+k+"]"] = req.got()
 				}

@@ -27,7 +27,9 @@ func FuzzDecodeAndExtract(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, a, b []byte) {
 		p := newTestPlugin(t)
-		keys := []string{"name", "image", "exitCode", "dup"}
+		// Known keys, a label (decoded by name once asked for), and keys the
+		// general parse serves (written escaped; a tag option).
+		keys := []string{"name", "image", "exitCode", "dup", "com.docker.compose.project", "a<b", "a,b"}
 		first := extractAll(t, p, &testEvent{num: 1, data: a}, keys...)
 		extractAll(t, p, &testEvent{num: 2, data: b}, keys...)
 		again := extractAll(t, p, &testEvent{num: 3, data: bytes.Clone(a)}, keys...)
