@@ -20,14 +20,24 @@ func TestAttributeLookupByNameAndGeneral(t *testing.T) {
 		wantState byNameState
 	}{
 		{"escaped quote in a key: the struct decode refuses, the general parse serves", attrs, byNameFailed},
-		{"plain keys", `{"name":"web","com.example.team":"red","a\u003cb":"lt","a,b":"comma","-":"dash","com.example.team":"blue","image":"tool:1"}`, byNameOK},
+		{"plain keys", `{"name":"web","com.example.team":"red","a\u003cb":"lt","a,b":"comma","-":"dash","com.example.team":"blue","image":"tool:1","équipe":"bleu","a b:c'd":"odd"}`, byNameOK},
 	} {
 		for evt := uint64(1); evt <= 2; evt++ { // the second event finds the keys in the layout
 			d.decode(evt, []byte(`{"Type":"container","Action":"start","Actor":{"ID":"c","Attributes":`+tc.attrs+`}}`))
 			want := map[string]string{"name": "web", "com.example.team": "blue", "a<b": "lt", "a,b": "comma", "-": "dash", "image": "tool:1"}
+			if tc.wantState == byNameOK {
+				want["équipe"], want["a b:c'd"] = "bleu", "odd"
+			}
 			// name first: the known layout is decoded, then grows.
-			for _, key := range []string{"name", "com.example.team", "a<b", "a,b", "-", "image"} {
-				if v, ok := d.attr(key); !ok || v != want[key] {
+			for _, key := range []string{"name", "com.example.team", "a<b", "a,b", "-", "image", "équipe", "a b:c'd"} {
+				v, ok := d.attr(key)
+				if _, present := want[key]; !present {
+					if ok {
+						t.Errorf("%s, event %d: %s = %q, want absent", tc.desc, evt, key, v)
+					}
+					continue
+				}
+				if !ok || v != want[key] {
 					t.Errorf("%s, event %d: %s = %q %v, want %q", tc.desc, evt, key, v, ok, want[key])
 				}
 			}
@@ -39,8 +49,10 @@ func TestAttributeLookupByNameAndGeneral(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := d.layout.index["com.example.team"]; !ok {
-		t.Errorf("com.example.team is not decoded by name: layout %q", d.layout.keys)
+	for _, key := range []string{"com.example.team", "équipe", "a b:c'd"} {
+		if _, ok := d.layout.index[key]; !ok {
+			t.Errorf("%q is not decoded by name: layout %q", key, d.layout.keys)
+		}
 	}
 	for _, key := range []string{"a<b", "a,b", "-"} {
 		if _, ok := d.layout.index[key]; ok {
