@@ -19,8 +19,8 @@ const (
 // SwarmJoin makes a two-node Swarm of private daemons: manager inits it
 // (advertising its end of a veth link between their network namespaces)
 // and worker joins it as a worker. It returns the worker's node ID. Each
-// daemon must come from StartDaemon and be in no Swarm yet; the link can
-// be made once per pair.
+// daemon must come from StartDaemon, be in no Swarm yet and be linked to
+// no other daemon (the link's interface names are fixed).
 func SwarmJoin(t testing.TB, manager, worker *Daemon) (workerNodeID string) {
 	t.Helper()
 	link(t, manager, worker)
