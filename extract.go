@@ -187,23 +187,23 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 	}
 	switch id {
 	case fieldStatus:
-		setSpan(req, ev, ev.status)
+		p.setSpan(req, id, ev, ev.status)
 	case fieldID:
-		setSpan(req, ev, ev.id)
+		p.setSpan(req, id, ev, ev.id)
 	case fieldFrom:
-		setSpan(req, ev, ev.fromSpan())
+		p.setSpan(req, id, ev, ev.fromSpan())
 	case fieldType:
-		setSpan(req, ev, ev.typ)
+		p.setSpan(req, id, ev, ev.typ)
 	case fieldAction:
-		setSpan(req, ev, ev.action)
+		p.setSpan(req, id, ev, ev.action)
 	case fieldScope:
-		setSpan(req, ev, ev.scope)
+		p.setSpan(req, id, ev, ev.scope)
 	case fieldActorID:
-		setSpan(req, ev, ev.actorID)
+		p.setSpan(req, id, ev, ev.actorID)
 	case fieldHost:
-		setSpan(req, ev, ev.host)
+		p.setSpan(req, id, ev, ev.host)
 	case fieldDaemonName:
-		setSpan(req, ev, ev.daemonName)
+		p.setSpan(req, id, ev, ev.daemonName)
 	case fieldAttributes:
 		if !req.ArgPresent() || req.ArgKey() == "" {
 			return fmt.Errorf("field %s needs a key argument, e.g. docker.attributes[name]", fieldTable[id].Name)
@@ -214,7 +214,7 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 	case fieldActionName:
 		if action := ev.str(ev.action); ev.action.ok && action != "" {
 			name, _, _ := strings.Cut(action, ": ")
-			req.SetValue(name)
+			p.setString(req, id, name)
 		}
 	case fieldExecCommand:
 		action := ev.str(ev.action)
@@ -225,7 +225,7 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 		}
 	case fieldHealthStatus:
 		if status, ok := strings.CutPrefix(ev.str(ev.action), "health_status: "); ok {
-			req.SetValue(status)
+			p.setString(req, id, status)
 		}
 	case fieldTime:
 		if ts, ok := ev.timestamp(); ok {
@@ -243,15 +243,26 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 			}
 			return nil
 		}
-		req.SetValue(v)
+		p.setString(req, id, v)
 	}
 	return nil
 }
 
-func setSpan(req sdk.ExtractRequest, ev *decodedEvent, s span) {
+// setSpan sets field id to the value s locates, if there is one.
+func (p *pluginState) setSpan(req sdk.ExtractRequest, id uint64, ev *decodedEvent, s span) {
 	if s.ok && s.end > s.start {
-		req.SetValue(ev.str(s))
+		p.setString(req, id, ev.str(s))
 	}
+}
+
+// setString sets field id to v, boxed once if the field's values come from a
+// small set.
+func (p *pluginState) setString(req sdk.ExtractRequest, id uint64, v string) {
+	if enumFields[id] {
+		req.SetValue(p.enums.box(v))
+		return
+	}
+	req.SetValue(v)
 }
 
 // decoded returns evt decoded, decoding it only if it is not the cached one.

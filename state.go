@@ -29,6 +29,7 @@ type pluginState struct {
 	metricsC  unsafe.Pointer // C array served by plugin_get_metrics
 
 	cache       *decodedEvent // the last event decoded for extraction
+	enums       enumValues    // values of small-set fields, boxed once
 	readBuf     []byte        // an event's bytes, when its reader must copy them (test stand-ins)
 	undecodable atomic.Uint64 // events whose data is not a JSON object
 }
@@ -47,6 +48,7 @@ func newPluginState(rawConfig string) (sdk.PluginState, error) {
 		cfg:    cfg,
 		logger: log.New(os.Stderr, "[docker plugin] ", log.LstdFlags),
 		cache:  newDecodedEvent(),
+		enums:  newEnumValues(),
 	}
 	if cfg.PprofAddr != "" {
 		if p.pprof, err = startPprof(cfg.PprofAddr); err != nil {
