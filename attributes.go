@@ -125,6 +125,8 @@ const (
 )
 
 // decodeByName decodes the attributes of the layout from the captured object.
+// It clears the previous event's values first (the struct decode sets only
+// the keys present); events whose attributes are never asked for skip both.
 func (d *decodedEvent) decodeByName() {
 	clear(d.byName)
 	d.byNameState = byNameFailed

@@ -144,9 +144,8 @@ func (d *decodedEvent) reset(evtNum uint64) {
 	d.time, d.timeNano, d.hasTime, d.hasTimeNano = 0, 0, false, false
 	d.host, d.daemonName = span{}, span{}
 	d.attrsRaw, d.attrsParsed = span{}, false
-	clear(d.byName)
-	d.byNameState = byNamePending
-	clear(d.attrs) // drop the key strings
+	d.byNameState = byNamePending // byName is cleared when decoded
+	clear(d.attrs)                // drop the key strings
 	d.attrs = d.attrs[:0]
 	d.wire = wireEvent{}
 }
