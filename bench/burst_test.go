@@ -3,13 +3,14 @@ package bench
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+
+	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
 // The Docker side of BenchmarkLatency: bursts of container events on the
@@ -40,7 +41,7 @@ func dockerClient(b testing.TB) *client.Client {
 // returns the first error.
 func burst(ctx context.Context, cli *client.Client, image, prefix string, n int) error {
 	ids := make([]string, n)
-	err := parallel(n, func(i int) error {
+	err := testdocker.Parallel(n, burstWorkers, func(i int) error {
 		r, err := cli.ContainerCreate(ctx, &container.Config{Image: image}, nil, nil, nil, fmt.Sprintf("%s-%d", prefix, i))
 		ids[i] = r.ID
 		return err
@@ -48,33 +49,9 @@ func burst(ctx context.Context, cli *client.Client, image, prefix string, n int)
 	if err != nil {
 		return err
 	}
-	return parallel(n, func(i int) error {
+	return testdocker.Parallel(n, burstWorkers, func(i int) error {
 		return cli.ContainerRemove(ctx, ids[i], container.RemoveOptions{Force: true})
 	})
-}
-
-// parallel runs f(0..n-1) on burstWorkers goroutines and returns the first
-// error.
-func parallel(n int, f func(i int) error) error {
-	var wg sync.WaitGroup
-	errs := make(chan error, n)
-	next := make(chan int)
-	for range burstWorkers {
-		wg.Go(func() {
-			for i := range next {
-				if err := f(i); err != nil {
-					errs <- err
-				}
-			}
-		})
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	return <-errs // nil when closed empty
 }
 
 // removeBurstLeftovers removes the containers a failed burst left behind.

@@ -55,7 +55,7 @@ func TestHighVolumeBurstLosesNothing(t *testing.T) {
 	wg.Add(2)
 	go func() {
 		defer wg.Done()
-		execs = inParallel(burstExecs, func(i int) error {
+		execs = testdocker.Parallel(burstExecs, burstWorkers, func(i int) error {
 			r, err := cli.ContainerExecCreate(ctx, target, container.ExecOptions{Cmd: []string{"/bin/tool", "true", fmt.Sprint(i)}})
 			execIDs[i] = r.ID
 			return err
@@ -63,13 +63,13 @@ func TestHighVolumeBurstLosesNothing(t *testing.T) {
 	}()
 	go func() {
 		defer wg.Done()
-		if volumes = inParallel(burstVolumes, func(i int) error {
+		if volumes = testdocker.Parallel(burstVolumes, burstWorkers, func(i int) error {
 			_, err := cli.VolumeCreate(ctx, volume.CreateOptions{Name: volumeName(i)})
 			return err
 		}); volumes != nil {
 			return
 		}
-		volumes = inParallel(burstVolumes, func(i int) error {
+		volumes = testdocker.Parallel(burstVolumes, burstWorkers, func(i int) error {
 			return cli.VolumeRemove(ctx, volumeName(i), false)
 		})
 	}()
@@ -130,33 +130,4 @@ func TestHighVolumeBurstLosesNothing(t *testing.T) {
 			t.Errorf("%s = %d during the burst, want 0", name, m[name])
 		}
 	}
-}
-
-// inParallel runs f(0..n-1) on burstWorkers goroutines and returns the
-// first error.
-func inParallel(n int, f func(i int) error) error {
-	next := make(chan int)
-	errs := make(chan error, burstWorkers)
-	var wg sync.WaitGroup
-	for range burstWorkers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				if err := f(i); err != nil {
-					errs <- err
-					for range next { // drain, so the feeder ends
-					}
-					return
-				}
-			}
-		}()
-	}
-	for i := range n {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	close(errs)
-	return <-errs
 }
