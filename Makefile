@@ -16,7 +16,7 @@ SOURCES := $(wildcard *.go stream/*.go) go.mod go.sum
 FUZZTIME ?= 30s
 FUZZ_TARGETS := .:FuzzDecodeAndExtract ./stream:FuzzTimeNano ./stream:FuzzLineSplitter
 
-.PHONY: all install test vet fmt demo bench profile clean deps fuzz fuzz-long
+.PHONY: all install test vet fmt demo bench profile clean deps fuzz fuzz-long package
 
 all: $(OUTPUT)
 
@@ -25,6 +25,22 @@ $(OUTPUT): $(SOURCES)
 
 install: $(OUTPUT)
 	install -D -m 0644 $(OUTPUT) $(PLUGIN_DIR)/$(OUTPUT)
+
+# What falcosecurity/plugins publishes for a plugin (its Makefile's
+# package/% target and build/registry), for falcoctl: in $(DIST_DIR),
+# docker-<version>-linux-<arch>.tar.gz (libdocker.so),
+# docker-rules-<version>.tar.gz (docker_rules.yaml) and index.yaml, whose
+# entries point at $(OCI_REGISTRY)/$(OCI_REPOSITORY)/{plugin,ruleset}/docker.
+# The version is read from the built library (plugin_get_version); the
+# metadata from registry.yaml. build/package/package_test.go installs the
+# result as falcoctl does and loads it.
+DIST_DIR ?= dist
+OCI_REGISTRY ?= ghcr.io
+OCI_REPOSITORY ?= falco-docker/plugin
+package: $(OUTPUT)
+	rm -rf -- $(DIST_DIR)
+	$(GO) run ./build/package -so $(OUTPUT) -rules rules/docker_rules.yaml -registry registry.yaml \
+		-out $(DIST_DIR) -oci-registry $(OCI_REGISTRY) -oci-repository $(OCI_REPOSITORY)
 
 # What the tests and the demo need on a fresh machine of this kind.
 deps:
