@@ -12,8 +12,8 @@ package main
 //     log_fn(owner, component, msg, sev) (logger.go): present from 3.4.0 on
 //     (falcosecurity/libs userspace/plugin/plugin_api.h as vendored at 3.4.0
 //     in gnosek/falco-plugin-rs falco_plugin_api/plugin/plugin_api.h; libs
-//     commits 08794fd and 6c0db3a show log_fn arriving during 3.3.0, first
-//     without the owner argument).
+//     commits 08794fd and 6c0db3a, both still 3.3.0, show log_fn without and
+//     with the owner argument).
 //   - plugin_get_metrics (symbols.go) is an optional symbol: a framework that
 //     predates it never looks it up, so it sets no minimum.
 //   - ss_plugin_field_extract_input.value_offsets: plugin-sdk-go v0.8.3's C

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -181,7 +182,7 @@ func TestMetricsFromTwoThreadsDuringNextBatch(t *testing.T) {
 			for calls := 0; ; calls++ {
 				ms := s.Metrics()
 				if len(ms) != 12 {
-					errs <- "metric count " + string(rune('0'+len(ms)))
+					errs <- fmt.Sprintf("%d metrics, want 12", len(ms))
 					return
 				}
 				for _, m := range ms {
