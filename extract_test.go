@@ -120,11 +120,10 @@ func extractAll(t testing.TB, p *pluginState, evt *testEvent, keys ...string) ma
 }
 
 func newTestPlugin(t testing.TB) *pluginState {
-	st, err := newPluginState("")
+	p, err := newPluginState("", stderrLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := st.(*pluginState)
 	t.Cleanup(p.Destroy)
 	return p
 }

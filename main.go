@@ -6,7 +6,6 @@ import (
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/fields"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/info"
-	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/initialize"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/initschema"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/open"
 )
@@ -27,9 +26,9 @@ func init() {
 	info.SetContact(pluginContact)
 	info.SetVersion(pluginVersion)
 	info.SetEventSource(pluginEventSource)
+	info.SetRequiredAPIVersion(requiredAPIVersion)
 	fields.SetFields(fieldTable[:])
 	initschema.SetInitSchema(&sdk.SchemaInfo{Schema: configSchema})
-	initialize.SetOnInit(newPluginState)
 	open.SetOnOpen(openInstance)
 }
 

@@ -32,25 +32,27 @@ func (c *counters) add(o counters) {
 	c.eventsUndecodable += o.eventsUndecodable
 }
 
-// metricDefs fixes the names and order of the metrics: the C array built
-// from them is allocated once per plugin state.
+// metricDefs fixes the names and order of the metrics. The names carry no
+// "docker." prefix: libsinsp already names each plugin metric
+// "<plugin name>.<metric name>" (falcosecurity/libs userspace/libsinsp
+// plugin.cpp, sinsp_plugin::get_metrics), so users see docker.events_delivered.
 var metricDefs = [...]struct {
 	name      string
 	monotonic bool
 	value     func(*counters) uint64
 }{
-	{"docker.events_delivered", true, func(c *counters) uint64 { return c.eventsDelivered }},
-	{"docker.bytes_delivered", true, func(c *counters) uint64 { return c.bytesDelivered }},
-	{"docker.events_oversized", true, func(c *counters) uint64 { return c.eventsOversized }},
-	{"docker.events_too_large", true, func(c *counters) uint64 { return c.eventsTooLarge }},
-	{"docker.queue_overflows", true, func(c *counters) uint64 { return c.queueOverflows }},
-	{"docker.queue_length", false, func(c *counters) uint64 { return c.queueLength }},
-	{"docker.reconnects", true, func(c *counters) uint64 { return c.reconnects }},
-	{"docker.resume_gaps", true, func(c *counters) uint64 { return c.resumeGaps }},
-	{"docker.duplicates_dropped", true, func(c *counters) uint64 { return c.duplicatesDropped }},
-	{"docker.daemons_connected", false, func(c *counters) uint64 { return c.daemonsConnected }},
-	{"docker.replay_lines_skipped", true, func(c *counters) uint64 { return c.replayLinesSkipped }},
-	{"docker.events_undecodable", true, func(c *counters) uint64 { return c.eventsUndecodable }},
+	{"events_delivered", true, func(c *counters) uint64 { return c.eventsDelivered }},
+	{"bytes_delivered", true, func(c *counters) uint64 { return c.bytesDelivered }},
+	{"events_oversized", true, func(c *counters) uint64 { return c.eventsOversized }},
+	{"events_too_large", true, func(c *counters) uint64 { return c.eventsTooLarge }},
+	{"queue_overflows", true, func(c *counters) uint64 { return c.queueOverflows }},
+	{"queue_length", false, func(c *counters) uint64 { return c.queueLength }},
+	{"reconnects", true, func(c *counters) uint64 { return c.reconnects }},
+	{"resume_gaps", true, func(c *counters) uint64 { return c.resumeGaps }},
+	{"duplicates_dropped", true, func(c *counters) uint64 { return c.duplicatesDropped }},
+	{"daemons_connected", false, func(c *counters) uint64 { return c.daemonsConnected }},
+	{"replay_lines_skipped", true, func(c *counters) uint64 { return c.replayLinesSkipped }},
+	{"events_undecodable", true, func(c *counters) uint64 { return c.eventsUndecodable }},
 }
 
 // counters reads this instance's figures.

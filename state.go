@@ -2,11 +2,9 @@ package main
 
 import (
 	"fmt"
-	"log"
-	"os"
 	"sync/atomic"
-	"unsafe"
 
+	"github.com/falcosecurity/plugin-sdk-go/pkg/cgo"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/ptr"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 )
@@ -15,7 +13,8 @@ import (
 // SDK's extraction requests, the last error and the decoded-event cache.
 type pluginState struct {
 	cfg    config
-	logger *log.Logger
+	log    *logger
+	handle cgo.Handle // what plugin_init returned to the framework
 
 	extractRequests sdk.ExtractRequestPool
 	lastErr         error
@@ -26,7 +25,6 @@ type pluginState struct {
 	instances openInstances // open instances, for metrics
 	pprof     *pprofServer  // nil unless pprofAddr is set
 	async     asyncExtraction
-	metricsC  unsafe.Pointer // C array served by plugin_get_metrics
 
 	cache       *decodedEvent // the last event decoded for extraction
 	enums       enumValues    // values of small-set fields, boxed once
@@ -39,22 +37,23 @@ type pluginState struct {
 // registers itself here at init (as the SDK's own high-level layer does).
 var openTarget atomic.Pointer[pluginState]
 
-func newPluginState(rawConfig string) (sdk.PluginState, error) {
+// newPluginState builds the state plugin_init returns, logging through log.
+func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
 	cfg, err := parseConfig(rawConfig)
 	if err != nil {
 		return nil, err
 	}
 	p := &pluginState{
-		cfg:    cfg,
-		logger: log.New(os.Stderr, "[docker plugin] ", log.LstdFlags),
-		cache:  newDecodedEvent(),
-		enums:  newEnumValues(),
+		cfg:   cfg,
+		log:   log,
+		cache: newDecodedEvent(),
+		enums: newEnumValues(),
 	}
 	if cfg.PprofAddr != "" {
 		if p.pprof, err = startPprof(cfg.PprofAddr); err != nil {
 			return nil, err
 		}
-		p.logger.Printf("serving net/http/pprof on http://%s/debug/pprof/", p.pprof.Addr())
+		p.log.Info(fmt.Sprintf("serving net/http/pprof on http://%s/debug/pprof/", p.pprof.Addr()))
 	}
 	openTarget.Store(p)
 	return p, nil
@@ -73,13 +72,13 @@ func (p *pluginState) Destroy() {
 	openTarget.CompareAndSwap(p, nil)
 	p.instances.stopAll()
 	p.async.stop()
-	p.freeMetricsBuffer()
 	if p.pprof != nil {
 		p.pprof.Close()
 	}
 }
 
-func (p *pluginState) warn(msg string) { p.logger.Print(msg) }
+// warn is p.log.Warn as a func value, for the stream readers.
+func (p *pluginState) warn(msg string) { p.log.Warn(msg) }
 
 func (p *pluginState) ExtractRequests() sdk.ExtractRequestPool     { return p.extractRequests }
 func (p *pluginState) SetExtractRequests(r sdk.ExtractRequestPool) { p.extractRequests = r }

@@ -14,8 +14,7 @@ import (
 	// plugin_get_event_source, plugin_get_extract_event_sources,
 	// plugin_get_extract_event_types
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/info"
-	// plugin_init, plugin_destroy
-	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/initialize"
+	// plugin_init, plugin_destroy: exported by init.go
 	// plugin_get_init_schema
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/initschema"
 	// plugin_get_last_error
@@ -34,17 +33,22 @@ import (
 #cgo CFLAGS: -I${SRCDIR}/include
 #include <stdlib.h>
 #include "plugin_types.h"
+#include "metrics_buffers.h"
 */
 import "C"
 
 import (
+	"sync"
 	"unsafe"
 
 	"github.com/falcosecurity/plugin-sdk-go/pkg/cgo"
 )
 
 // plugin_get_metrics (plugin API 3.x) has no package in the Go SDK: the
-// plugin exports it itself. Falco polls it for its metrics output.
+// plugin exports it itself. Falco polls it for its metrics output, from
+// several threads at once; each thread gets its own array
+// (metrics_buffers.c), and the values are read from atomics and under the
+// instances' lock.
 //
 //export plugin_get_metrics
 func plugin_get_metrics(pState C.uintptr_t, numMetrics *C.uint32_t) *C.ss_plugin_metric {
@@ -56,11 +60,15 @@ func plugin_get_metrics(pState C.uintptr_t, numMetrics *C.uint32_t) *C.ss_plugin
 	if !ok {
 		return nil
 	}
-	out := p.metricsBuffer()
+	n := len(metricDefs)
+	arr := C.metrics_thread_buffer(pState, C.uint32_t(n), metricNames())
+	if arr == nil {
+		return nil
+	}
 	totals := p.instances.totals()
 	totals.eventsUndecodable += p.undecodable.Load()
 	for i, def := range metricDefs {
-		m := &out[i]
+		m := (*C.ss_plugin_metric)(unsafe.Add(unsafe.Pointer(arr), i*C.sizeof_ss_plugin_metric))
 		m._type = C.SS_PLUGIN_METRIC_TYPE_NON_MONOTONIC
 		if def.monotonic {
 			m._type = C.SS_PLUGIN_METRIC_TYPE_MONOTONIC
@@ -68,32 +76,16 @@ func plugin_get_metrics(pState C.uintptr_t, numMetrics *C.uint32_t) *C.ss_plugin
 		m.value_type = C.SS_PLUGIN_METRIC_VALUE_TYPE_U64
 		*(*C.uint64_t)(unsafe.Pointer(&m.value)) = C.uint64_t(def.value(&totals))
 	}
-	*numMetrics = C.uint32_t(len(out))
-	return &out[0]
+	*numMetrics = C.uint32_t(n)
+	return arr
 }
 
-// metricsBuffer returns the plugin state's C array of metrics, allocated
-// with its names on first use and freed by Destroy.
-func (p *pluginState) metricsBuffer() []C.ss_plugin_metric {
-	if p.metricsC == nil {
-		n := len(metricDefs)
-		p.metricsC = unsafe.Pointer(C.calloc(C.size_t(n), C.sizeof_ss_plugin_metric))
-		out := unsafe.Slice((*C.ss_plugin_metric)(p.metricsC), n)
-		for i, def := range metricDefs {
-			out[i].name = C.CString(def.name)
-		}
+// metricNames returns the metric names as a C array of C strings, allocated
+// once for the life of the process: every per-thread array points to them.
+var metricNames = sync.OnceValue(func() **C.char {
+	names := (**C.char)(C.malloc(C.size_t(len(metricDefs)) * C.size_t(unsafe.Sizeof((*C.char)(nil)))))
+	for i, def := range metricDefs {
+		*(**C.char)(unsafe.Add(unsafe.Pointer(names), i*int(unsafe.Sizeof((*C.char)(nil))))) = C.CString(def.name)
 	}
-	return unsafe.Slice((*C.ss_plugin_metric)(p.metricsC), len(metricDefs))
-}
-
-// freeMetricsBuffer releases what metricsBuffer allocated.
-func (p *pluginState) freeMetricsBuffer() {
-	if p.metricsC == nil {
-		return
-	}
-	for _, m := range unsafe.Slice((*C.ss_plugin_metric)(p.metricsC), len(metricDefs)) {
-		C.free(unsafe.Pointer(m.name))
-	}
-	C.free(p.metricsC)
-	p.metricsC = nil
-}
+	return names
+})

@@ -125,7 +125,7 @@ func TestHighVolumeBurstLosesNothing(t *testing.T) {
 		t.Errorf("next_batch failed: %q", bad)
 	}
 	m := metricsOf(s)
-	for _, name := range []string{"docker.reconnects", "docker.resume_gaps", "docker.queue_overflows", "docker.events_too_large"} {
+	for _, name := range []string{"reconnects", "resume_gaps", "queue_overflows", "events_too_large"} {
 		if m[name] != 0 {
 			t.Errorf("%s = %d during the burst, want 0", name, m[name])
 		}

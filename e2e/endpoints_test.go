@@ -53,8 +53,8 @@ func TestTwoDaemonsOneKilled(t *testing.T) {
 	if bad := c.errors(); len(bad) > 0 {
 		t.Errorf("next_batch failed: %q", bad)
 	}
-	if m := metricsOf(s); m["docker.daemons_connected"] != 1 {
-		t.Errorf("docker.daemons_connected = %d with one daemon killed, want 1", m["docker.daemons_connected"])
+	if m := metricsOf(s); m["daemons_connected"] != 1 {
+		t.Errorf("docker.daemons_connected = %d with one daemon killed, want 1", m["daemons_connected"])
 	}
 
 	// The killed daemon comes back and flows again.
@@ -87,7 +87,7 @@ func TestPausedConsumer(t *testing.T) {
 		end := time.Now().Add(30 * time.Second)
 		for {
 			m := metricsOf(s)
-			if m["docker.queue_length"]+m["docker.queue_overflows"] >= want || time.Now().After(end) {
+			if m["queue_length"]+m["queue_overflows"] >= want || time.Now().After(end) {
 				return m
 			}
 			time.Sleep(20 * time.Millisecond) // polling the reader's counters, not synchronising code under test
@@ -117,8 +117,8 @@ func TestPausedConsumer(t *testing.T) {
 	generate("beyond", 100)
 	m := waitQueued(100)
 	got := drain()
-	if len(got) != queueSize || m["docker.queue_overflows"] != 100-queueSize {
-		t.Fatalf("after a pause beyond the queue size: %d delivered (want %d), %d overflows counted (want %d)", len(got), queueSize, m["docker.queue_overflows"], 100-queueSize)
+	if len(got) != queueSize || m["queue_overflows"] != 100-queueSize {
+		t.Fatalf("after a pause beyond the queue size: %d delivered (want %d), %d overflows counted (want %d)", len(got), queueSize, m["queue_overflows"], 100-queueSize)
 	}
 	for i, e := range got { // the first queueSize events, in order
 		if !strings.Contains(e, fmt.Sprintf(`"ID":"beyond-%d"`, i)) {

@@ -313,7 +313,7 @@ func TestLiveOversizedEvent(t *testing.T) {
 			}
 		}
 	}
-	if m := metricsOf(s); m["docker.events_oversized"] == 0 {
+	if m := metricsOf(s); m["events_oversized"] == 0 {
 		t.Errorf("docker.events_oversized = 0")
 	}
 }

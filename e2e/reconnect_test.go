@@ -77,9 +77,9 @@ func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 	delivered := requireExactlyOnce(t, got, want, mine)
 	metrics := metricsOf(s)
 	t.Logf("%d restarts: %d container events reported by the daemon, %d delivered, 0 lost, 0 duplicated; reconnects %d, duplicates dropped %d",
-		restarts, len(want), len(delivered), metrics["docker.reconnects"], metrics["docker.duplicates_dropped"])
-	if metrics["docker.reconnects"] < restarts {
-		t.Errorf("docker.reconnects = %d, want >= %d", metrics["docker.reconnects"], restarts)
+		restarts, len(want), len(delivered), metrics["reconnects"], metrics["duplicates_dropped"])
+	if metrics["reconnects"] < restarts {
+		t.Errorf("docker.reconnects = %d, want >= %d", metrics["reconnects"], restarts)
 	}
 }
 
@@ -165,8 +165,8 @@ func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 		t.Errorf("next_batch failed: %q", bad)
 	}
 	m := metricsOf(s)
-	if m["docker.reconnects"] < 1 || m["docker.duplicates_dropped"] < 1 {
-		t.Errorf("reconnects %d, duplicates dropped %d: the resume replayed nothing already delivered", m["docker.reconnects"], m["docker.duplicates_dropped"])
+	if m["reconnects"] < 1 || m["duplicates_dropped"] < 1 {
+		t.Errorf("reconnects %d, duplicates dropped %d: the resume replayed nothing already delivered", m["reconnects"], m["duplicates_dropped"])
 	}
 	// The plugin only ever reads: ping, version, info and events.
 	readOnly := regexp.MustCompile(`^((GET|HEAD) /_ping|GET (/v[0-9.]+)?/(version|info|events))$`)
@@ -177,7 +177,7 @@ func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 	}
 	t.Logf("requests through the proxy: %q", proxy.Requests())
 	t.Logf("cut: %d events reported by the daemon, %d delivered once each; reconnects %d, duplicates dropped %d",
-		len(want), len(delivered), m["docker.reconnects"], m["docker.duplicates_dropped"])
+		len(want), len(delivered), m["reconnects"], m["duplicates_dropped"])
 }
 
 // TestResumeGapIsReported: when more events happen during a cut than the
@@ -204,7 +204,7 @@ func TestResumeGapIsReported(t *testing.T) {
 	// after its last event reached the test: wait for the counter.
 	var gaps uint64
 	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
-		if gaps = metricsOf(s)["docker.resume_gaps"]; gaps > 0 {
+		if gaps = metricsOf(s)["resume_gaps"]; gaps > 0 {
 			break
 		}
 	}

@@ -112,7 +112,7 @@ func TestReplayFixtureDeliversEveryEventWithItsFields(t *testing.T) {
 	for _, l := range lines {
 		bytes += uint64(len(l))
 	}
-	if m["docker.events_delivered"] != uint64(len(lines)) || m["docker.bytes_delivered"] != bytes || m["docker.replay_lines_skipped"] != 0 {
+	if m["events_delivered"] != uint64(len(lines)) || m["bytes_delivered"] != bytes || m["replay_lines_skipped"] != 0 {
 		t.Errorf("metrics %v: want %d events, %d bytes delivered, none skipped", m, len(lines), bytes)
 	}
 	for _, typ := range []string{"container", "image", "volume", "network", "daemon", "service", "node", "secret", "config"} {
@@ -157,7 +157,7 @@ func TestReplayBadLinesAreSkippedNotFatal(t *testing.T) {
 			t.Errorf("%s of a malformed event: %+v %v, want unset", name, v, err)
 		}
 	}
-	if m := metricsOf(s); m["docker.replay_lines_skipped"] != 3 || m["docker.events_delivered"] != 4 || m["docker.events_undecodable"] != 1 {
+	if m := metricsOf(s); m["replay_lines_skipped"] != 3 || m["events_delivered"] != 4 || m["events_undecodable"] != 1 {
 		t.Errorf("metrics %v: want 3 lines skipped, 4 delivered, 1 undecodable", m)
 	}
 }
@@ -191,8 +191,8 @@ func TestReplayOversizedEventsAreDeliveredWhole(t *testing.T) {
 		}
 		checkFields(t, s, d.evt, lines[i])
 	}
-	if m := metricsOf(s); m["docker.events_oversized"] != 4 {
-		t.Errorf("docker.events_oversized = %d, want the 4 events above 64 KiB", m["docker.events_oversized"])
+	if m := metricsOf(s); m["events_oversized"] != 4 {
+		t.Errorf("docker.events_oversized = %d, want the 4 events above 64 KiB", m["events_oversized"])
 	}
 }
 

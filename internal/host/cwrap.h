@@ -9,6 +9,8 @@
 #pragma once
 
 #include <stdint.h>
+#include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "plugin_api.h"
@@ -111,4 +113,61 @@ static inline ss_plugin_rc host_extract_fields(const host_api* a, uintptr_t s, c
 
 static inline ss_plugin_metric* host_get_metrics(const host_api* a, uintptr_t s, uint32_t* n) {
 	return a->get_metrics((ss_plugin_t*)s, n);
+}
+
+// Framework versions (framework.c): a host that presents plugin API 3.N
+// passes the plugin structs holding only the members 3.N has, each ending
+// exactly where an unreadable page starts, so that a plugin reading a member
+// its framework lacks faults instead of reading garbage.
+
+// host_init_input_size and host_extract_input_size are the sizes of
+// ss_plugin_init_input and ss_plugin_field_extract_input in API 3.minor.
+size_t host_init_input_size(uint32_t minor);
+size_t host_extract_input_size(uint32_t minor);
+
+// host_guard_alloc returns size zeroed bytes that end at a page boundary
+// followed by a PROT_NONE page, or NULL; host_guard_free releases them.
+void* host_guard_alloc(size_t size);
+void host_guard_free(void* p, size_t size);
+
+// host_log records what a plugin sends to the framework's logger. It is the
+// ss_plugin_owner_t* the host passes to the plugin. Entries are appended
+// under mu and never change once counted; beyond cap they are dropped.
+typedef struct host_log_entry {
+	char* component; // NULL when the plugin passed NULL
+	char* msg;
+	int32_t severity;
+} host_log_entry;
+
+typedef struct host_log {
+	pthread_mutex_t mu;
+	uint32_t len;
+	uint32_t cap;
+	uint64_t dropped;
+	host_log_entry entries[];
+} host_log;
+
+host_log* host_log_new(uint32_t cap);
+uint32_t host_log_len(host_log* l, uint64_t* dropped);
+
+// host_log_fn is the ss_plugin_log_fn_t the host passes (owner-first
+// signature, API 3.4 and later).
+void host_log_fn(ss_plugin_owner_t* o, const char* component, const char* msg, ss_plugin_log_severity sev);
+
+ss_plugin_owner_t* host_default_owner(void);
+
+// host_owner_last_error is ss_plugin_init_input.get_owner_last_error.
+const char* host_owner_last_error(ss_plugin_owner_t* o);
+
+static inline host_log_entry* host_log_entries(host_log* l) {
+	return l->entries;
+}
+
+// Function pointers of the host's callbacks, as cgo cannot take them.
+static inline ss_plugin_log_fn_t host_log_fn_ptr(void) {
+	return host_log_fn;
+}
+
+static inline const char* (*host_owner_last_error_fn(void))(ss_plugin_owner_t*) {
+	return host_owner_last_error;
 }

@@ -30,4 +30,8 @@
 // NextBatch is blocked inside the plugin.
 package host
 
+// Framework versions: InitWith presents the plugin with the structs of a given
+// plugin API version (see InitOptions), as Falco releases built on older libs
+// would, and can pass a log_fn whose messages State.Logs returns.
+
 // include/plugin_api.h and include/plugin_types.h (repository root) are verbatim copies of pkg/sdk/ in github.com/falcosecurity/plugin-sdk-go v0.8.3 (plugin API 3.11.0).

@@ -51,7 +51,8 @@ type Extractor struct {
 	s      *State
 	fields []C.ss_plugin_extract_field // view of C memory
 	types  []FieldType
-	in     *C.ss_plugin_field_extract_input
+	in     *C.ss_plugin_field_extract_input // laid out as the State's framework
+	inSize C.size_t
 	evtIn  *C.ss_plugin_event_input
 	cstrs  []*C.char
 }
@@ -66,11 +67,17 @@ var (
 func (s *State) NewExtractor(fields []Field) *Extractor {
 	n := len(fields)
 	arr := (*C.ss_plugin_extract_field)(C.calloc(C.size_t(max(n, 1)), C.sizeof_ss_plugin_extract_field))
+	inSize := C.host_extract_input_size(C.uint32_t(s.fw.Minor))
+	in := (*C.ss_plugin_field_extract_input)(C.host_guard_alloc(inSize))
+	if in == nil {
+		panic("host: cannot map an extract input")
+	}
 	x := &Extractor{
 		s:      s,
 		fields: unsafe.Slice(arr, n),
 		types:  make([]FieldType, n),
-		in:     (*C.ss_plugin_field_extract_input)(C.calloc(1, C.sizeof_ss_plugin_field_extract_input)),
+		in:     in,
+		inSize: inSize,
 		evtIn:  (*C.ss_plugin_event_input)(C.calloc(1, C.sizeof_ss_plugin_event_input)),
 	}
 	for k, f := range fields {
@@ -177,7 +184,7 @@ func (x *Extractor) Free() {
 		C.free(unsafe.Pointer(c))
 	}
 	C.free(unsafe.Pointer(x.in.fields))
-	C.free(unsafe.Pointer(x.in))
+	C.host_guard_free(unsafe.Pointer(x.in), x.inSize)
 	C.free(unsafe.Pointer(x.evtIn))
 	*x = Extractor{s: x.s}
 }

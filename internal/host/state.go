@@ -21,6 +21,9 @@ type State struct {
 	// evtIn is reused by EventToString so that it passes no Go memory to C.
 	evtIn *C.ss_plugin_event_input
 
+	fw  APIVersion  // the framework version the plugin was initialised as
+	log *C.host_log // owner and log_fn record, or nil without InitOptions.Log
+
 	// mu guards insts, which Instance.Close may update from another goroutine.
 	mu    sync.Mutex
 	insts map[*Instance]struct{}
@@ -28,18 +31,65 @@ type State struct {
 
 var errDestroyed = errors.New("host: plugin state destroyed")
 
-// Init calls plugin_init with the given config and every other field of
-// ss_plugin_init_input NULL (no owner, tables or logger). The config string
-// is only guaranteed to live for the duration of the call.
+// InitOptions says how Init presents the framework to the plugin.
+type InitOptions struct {
+	// Framework is the plugin API version of the framework the host acts
+	// as; zero means HeaderAPIVersion. Init refuses a plugin that requires
+	// more, with libsinsp's error, and passes ss_plugin_init_input and every
+	// ss_plugin_field_extract_input holding only the members that version
+	// has, each struct ending where an unreadable page starts: a plugin
+	// reading a member its framework lacks crashes the process.
+	Framework APIVersion
+	// Log passes a log_fn (and a non-NULL owner) that records each message;
+	// read them with State.Logs. Without it log_fn is NULL, as before
+	// API 3.4.
+	Log bool
+}
+
+// Init calls plugin_init with the given config, as a framework of the
+// host's header version with no log_fn: see InitWith.
+func (p *Plugin) Init(config string) (*State, error) {
+	return p.InitWith(config, InitOptions{})
+}
+
+// InitWith checks the plugin's required API version against
+// o.Framework as libsinsp does, then calls plugin_init with the given config,
+// a non-NULL owner, and tables NULL. The config string is only guaranteed to
+// live for the duration of the call.
 //
 // On failure the error is "plugin_init: <plugin_get_last_error text>", and
 // the state the plugin may have returned to carry that text is destroyed.
-func (p *Plugin) Init(config string) (*State, error) {
+func (p *Plugin) InitWith(config string, o InitOptions) (*State, error) {
+	fw := o.Framework
+	if fw == (APIVersion{}) {
+		fw = HeaderAPIVersion
+	}
+	if err := p.CheckRequiredAPIVersion(fw); err != nil {
+		return nil, err
+	}
 	cfg := C.CString(config)
 	defer C.free(unsafe.Pointer(cfg))
-	in := (*C.ss_plugin_init_input)(C.calloc(1, C.sizeof_ss_plugin_init_input))
-	defer C.free(unsafe.Pointer(in))
+	size := C.host_init_input_size(C.uint32_t(fw.Minor))
+	in := (*C.ss_plugin_init_input)(C.host_guard_alloc(size))
+	if in == nil {
+		return nil, errors.New("host: cannot map the init input")
+	}
+	defer C.host_guard_free(unsafe.Pointer(in), size)
 	in.config = cfg
+	in.get_owner_last_error = C.host_owner_last_error_fn()
+	// The owner must stay valid while the plugin may log, which is until
+	// its goroutines are gone: it is never freed (a few KiB per State).
+	var log *C.host_log
+	if o.Log {
+		if size < C.sizeof_ss_plugin_init_input {
+			return nil, fmt.Errorf("host: API %s has no log_fn", fw)
+		}
+		log = C.host_log_new(logCapacity)
+		in.owner = unsafe.Pointer(log)
+		in.log_fn = C.host_log_fn_ptr()
+	} else {
+		in.owner = C.host_default_owner()
+	}
 
 	// As libscap: a plugin that forgets to set rc has failed.
 	rc := C.ss_plugin_rc(C.SS_PLUGIN_FAILURE)
@@ -57,7 +107,7 @@ func (p *Plugin) Init(config string) (*State, error) {
 	}
 	evtIn := (*C.ss_plugin_event_input)(C.calloc(1, C.sizeof_ss_plugin_event_input))
 	evtIn.evtsrc = p.evtsrc
-	return &State{p: p, h: h, evtIn: evtIn, insts: map[*Instance]struct{}{}}, nil
+	return &State{p: p, h: h, evtIn: evtIn, fw: fw, log: log, insts: map[*Instance]struct{}{}}, nil
 }
 
 // Destroy closes the instances still open on s, then calls plugin_destroy.
