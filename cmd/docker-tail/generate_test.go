@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -107,6 +108,7 @@ func runDemo(t *testing.T) *demoRun {
 // nothing labelled with its run ID behind.
 func TestDemoGeneratesRuleEvents(t *testing.T) {
 	testdocker.Require(t)
+	t.Parallel()
 	runs := make([]*demoRun, 2)
 	var wg sync.WaitGroup
 	for i := range runs {
@@ -155,11 +157,12 @@ func TestDemoGeneratesRuleEvents(t *testing.T) {
 }
 
 // TestDemoInterruptCleansUp runs the built demo binary as make demo does,
-// waits until it showed a container of its own started, sends SIGINT (as
-// Ctrl-C does) and checks that it exits cleanly, with its summary, having
-// removed everything it created.
+// twice at once: each waits until it showed a container of its own started,
+// then gets SIGINT (as Ctrl-C sends) or SIGTERM and must exit cleanly, with
+// its summary, having removed everything it created.
 func TestDemoInterruptCleansUp(t *testing.T) {
 	testdocker.Require(t)
+	t.Parallel()
 	bin := t.TempDir() + "/docker-tail"
 	args := []string{"build", "-o", bin}
 	if raceEnabled {
@@ -168,7 +171,15 @@ func TestDemoInterruptCleansUp(t *testing.T) {
 	if out, err := exec.Command("go", append(args, ".")...).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	for _, sig := range []os.Signal{os.Interrupt, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			interruptDemo(t, bin, sig)
+		})
+	}
+}
 
+func interruptDemo(t *testing.T, bin string, sig os.Signal) {
 	ctx, cancel := context.WithTimeout(context.Background(), runTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-plugin", os.Getenv("DOCKER_PLUGIN_SO"), "-rules", rulesPath, "-generate")
@@ -198,17 +209,17 @@ func TestDemoInterruptCleansUp(t *testing.T) {
 		cmd.Wait()
 		t.Fatalf("no container start of its own before the demo ended; stdout:\n%s\nstderr:\n%s", out.String(), stderr.String())
 	}
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+	if err := cmd.Process.Signal(sig); err != nil {
 		t.Fatal(err)
 	}
 	for lines.Scan() {
 		out.WriteString(lines.Text() + "\n")
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("demo after SIGINT: %v; stderr:\n%s", err, stderr.String())
+		t.Errorf("demo after %v: %v; stderr:\n%s", sig, err, stderr.String())
 	}
 	if !strings.Contains(out.String(), "\n=== ") {
-		t.Errorf("no summary after SIGINT; stdout:\n%s", out.String())
+		t.Errorf("no summary after %v; stdout:\n%s", sig, out.String())
 	}
 	assertNothingLeft(t, runID)
 }

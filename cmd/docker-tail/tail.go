@@ -51,7 +51,8 @@ func tail(ctx context.Context, plugin *host.Plugin, opts options) (*summary, err
 		if fields, err = selectFields(table, append(refs, demoFields...)); err != nil {
 			return nil, fmt.Errorf("%s: %w", opts.RulesPath, err)
 		}
-		fmt.Fprintf(opts.Out, "showing the %d fields the rules of %s read (plus %d of the demo's)\n", len(refs), opts.RulesPath, len(demoFields))
+		fmt.Fprintf(opts.Out, "showing %d fields: the %d the conditions and outputs of %s read, and exit code, health status\n",
+			len(fields), len(refs), opts.RulesPath)
 	}
 
 	state, err := plugin.Init(opts.Config)
