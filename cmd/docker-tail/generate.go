@@ -52,7 +52,8 @@ func (g *generator) run(ctx context.Context) error {
 
 func (g *generator) play(ctx context.Context) error {
 	// The test image's root filesystem: a static multi-call binary (no
-	// image can be pulled), imported under this run's own name and label.
+	// image can be pulled, so it is built here with the go command, cached
+	// by Go's build cache), imported under this run's own name and label.
 	tar, err := testdocker.ImageTar()
 	if err != nil {
 		return fmt.Errorf("build the demo image: %w", err)
