@@ -69,12 +69,14 @@ fuzz-long:
 	$(MAKE) fuzz FUZZTIME=10m
 
 # The main job: build the plugin, load it through its C ABI as Falco does,
-# and print real Docker events with their docker.* fields as they happen.
-# By default it also creates and removes a few Docker objects for 20 s, so
-# that events flow on an idle machine; DEMO_ARGS= streams until Ctrl-C.
+# and print real Docker events as they happen, with the docker.* fields the
+# shipped rules read, then a summary with the plugin's metrics. By default
+# it also runs, execs into, kills and stops containers for 20 s, so that
+# the events the rules are about flow on an idle machine, and removes them
+# at the end or on Ctrl-C; DEMO_ARGS= streams until Ctrl-C.
 DEMO_ARGS ?= -generate -duration 20s
 demo: deps $(OUTPUT)
-	$(GO) run ./cmd/docker-tail -plugin $(CURDIR)/$(OUTPUT) $(DEMO_ARGS)
+	$(GO) run ./cmd/docker-tail -plugin $(CURDIR)/$(OUTPUT) -rules $(CURDIR)/rules/docker_rules.yaml $(DEMO_ARGS)
 
 # Benchmarks through the C ABI (bench/), ours side by side with the seed
 # design rebuilt in bench/baseline: each library is measured by its own run

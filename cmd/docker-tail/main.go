@@ -1,8 +1,14 @@
 // Command docker-tail loads the docker plugin's .so through its C ABI, the
 // way Falco does (init, open, next_batch, extract one field per call), and
-// prints every event with the docker.* fields it carries. With -generate it
-// also creates and removes a few Docker objects, so that events flow on an
-// idle machine.
+// prints every event on one line with the docker.* fields the shipped rules
+// read, then a summary: events per type and action, and the plugin's
+// metrics (plugin_get_metrics).
+//
+// With -generate it also runs, execs into, kills and stops containers of a
+// tiny imported image, with a volume, a network and health checks, so that
+// an idle machine shows the events the rules are about. Everything it
+// creates is named and labelled with a per-run ID and removed when it
+// stops: after -duration, or on Ctrl-C (SIGINT) or SIGTERM.
 package main
 
 import (
@@ -11,7 +17,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -22,50 +27,23 @@ func main() {
 	pluginPath := flag.String("plugin", "./libdocker.so", "path of the plugin's shared library")
 	config := flag.String("config", "", "init_config (JSON)")
 	params := flag.String("open", "", "open params: empty for live events, file://PATH to replay")
-	generate := flag.Bool("generate", false, "create and remove Docker volumes, networks and containers while streaming")
+	rules := flag.String("rules", "rules/docker_rules.yaml", "Falco rules file whose docker.* fields are shown (empty: every field)")
+	generate := flag.Bool("generate", false, "run, exec into, kill and stop containers (with a volume, a network, health checks) while streaming")
 	duration := flag.Duration("duration", 0, "stop after this long (0: until interrupted or end of replay)")
+	cleanup := flag.Bool("cleanup", false, "only remove what any run of -generate left (objects labelled "+demoLabel+"), then exit")
 	flag.Parse()
-	if err := run(*pluginPath, *config, *params, *generate, *duration); err != nil {
+	if err := run(*pluginPath, *rules, *generate, *cleanup, *duration, options{Config: *config, Params: *params}); err != nil {
 		fmt.Fprintln(os.Stderr, "docker-tail:", err)
 		os.Exit(1)
 	}
 }
 
-func run(pluginPath, config, params string, generate bool, duration time.Duration) error {
-	plugin, err := host.Load(pluginPath)
-	if err != nil {
-		return err
+func run(pluginPath, rules string, generate, cleanup bool, duration time.Duration, opts options) error {
+	if cleanup {
+		return removeLabelled(demoLabel)
 	}
-	info := plugin.Info()
-	fmt.Printf("loaded %s %s (id %d, source %q)\n", info.Name, info.Version, info.ID, info.EventSource)
-	fields, err := host.ParseFields(plugin.Fields())
-	if err != nil {
-		return err
-	}
-	state, err := plugin.Init(config)
-	if err != nil {
-		return err
-	}
-	defer state.Destroy()
-	inst, err := state.Open(params)
-	if err != nil {
-		return err
-	}
-	defer inst.Close()
-
-	// One extractor per field: libsinsp asks one field per call.
-	type fieldExtractor struct {
-		info host.FieldInfo
-		x    *host.Extractor
-	}
-	var extractors []fieldExtractor
-	for _, f := range fields {
-		if f.ArgRequired {
-			continue
-		}
-		extractors = append(extractors, fieldExtractor{f, state.NewExtractor([]host.Field{f.Field})})
-	}
-
+	// Caught from here on: an interrupted run stops streaming, removes what
+	// the generator created and prints its summary.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if duration > 0 {
@@ -73,45 +51,17 @@ func run(pluginPath, config, params string, generate bool, duration time.Duratio
 		ctx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
-	if generate {
-		go generateEvents(ctx)
+	plugin, err := host.Load(pluginPath)
+	if err != nil {
+		return err
 	}
-
-	total := 0
-	for ctx.Err() == nil {
-		batch, rc, err := inst.NextBatch()
-		if err != nil {
+	opts.RulesPath = rules
+	opts.Out, opts.Log = os.Stdout, os.Stderr
+	if generate {
+		if opts.RunID, err = newRunID(); err != nil {
 			return err
 		}
-		for i := range batch {
-			evt := &batch[i]
-			total++
-			fmt.Printf("%s %s\n", time.Unix(0, int64(evt.Timestamp)).UTC().Format(time.RFC3339Nano), state.EventToString(evt))
-			var parts []string
-			for _, fx := range extractors {
-				if _, err := fx.x.Extract(evt); err != nil {
-					return fmt.Errorf("extract %s: %w", fx.info.Name, err)
-				}
-				if fx.x.Len(0) == 0 {
-					continue
-				}
-				var v string
-				switch fx.info.Type {
-				case host.FTypeString:
-					v = fx.x.String(0, 0)
-				case host.FTypeAbsTime:
-					continue // shown as the line's timestamp
-				default:
-					v = fmt.Sprint(fx.x.Uint64(0, 0))
-				}
-				parts = append(parts, fx.info.Name+"="+v)
-			}
-			fmt.Printf("    %s\n", strings.Join(parts, " "))
-		}
-		if rc == host.SSPluginEOF {
-			break
-		}
 	}
-	fmt.Printf("%d events\n", total)
-	return nil
+	_, err = tail(ctx, plugin, opts)
+	return err
 }
