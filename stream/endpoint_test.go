@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docker/docker/client"
+
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
@@ -264,4 +266,48 @@ func settle(count func() (int, int), wantA, wantB int) (int, int) {
 		a, b = count()
 	}
 	return a, b
+}
+
+// The same rules against the machine's daemon: DOCKER_CERT_PATH alone and
+// the default socket connect without TLS; DOCKER_TLS_VERIFY=1 with a
+// tcp:// DOCKER_HOST connects with TLS (through a TLS proxy in front of
+// the socket, which refuses plain HTTP).
+func TestTLSFromTheEnvironmentWithTheMachineDaemon(t *testing.T) {
+	testdocker.Require(t)
+	clearDockerEnv(t)
+	certs := t.TempDir()
+	server, _ := testdocker.GenerateTLS(t, certs, "127.0.0.1")
+	connect := func(t *testing.T) string {
+		t.Helper()
+		d, err := NewDaemon(DaemonConfig{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := d.Ping(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.Name(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sub, err := d.Subscribe(ctx, StreamOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.Close()
+		return d.Host()
+	}
+
+	t.Setenv("DOCKER_CERT_PATH", certs)
+	if host := connect(t); host != client.DefaultDockerHost {
+		t.Errorf("DOCKER_CERT_PATH alone: connected to %s, want %s", host, client.DefaultDockerHost)
+	}
+	overTLS := testdocker.StartTLSProxy(t, server, strings.TrimPrefix(client.DefaultDockerHost, "unix://"))
+	t.Setenv("DOCKER_TLS_VERIFY", "1")
+	t.Setenv("DOCKER_HOST", overTLS)
+	if host := connect(t); host != overTLS {
+		t.Errorf("DOCKER_TLS_VERIFY=1: connected to %s, want %s", host, overTLS)
+	}
 }
