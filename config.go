@@ -8,6 +8,8 @@ import (
 	"time"
 
 	jsoniter "github.com/json-iterator/go"
+
+	"github.com/falco-docker/plugin/stream"
 )
 
 // config is the plugin's init_config, with defaults applied.
@@ -25,6 +27,7 @@ type config struct {
 	ReconnectMin    time.Duration // first wait before reconnecting to a daemon
 	ReconnectMax    time.Duration // cap of the doubling reconnect wait
 	ResumeWindow    time.Duration // a resume replays from this long before the newest event
+	ConnectTimeout  time.Duration // bounds each dial, TLS handshake, ping, info and subscribe
 	PprofAddr       string        // loopback address serving net/http/pprof, "" = off
 }
 
@@ -47,6 +50,8 @@ func defaultConfig() config {
 		ReconnectMin:  100 * time.Millisecond,
 		ReconnectMax:  5 * time.Second,
 		ResumeWindow:  time.Second,
+
+		ConnectTimeout: stream.DefaultConnectTimeout,
 	}
 }
 
@@ -75,6 +80,7 @@ const configSchema = `{
     "filters": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}, "description": "Daemon-side filters, as docker events --filter: {\"type\": [\"container\"], \"event\": [\"die\"], \"label\": [\"team=blue\"]}"},
     "reconnectMin": {"type": "integer", "minimum": 1, "maximum": 600000, "description": "Milliseconds before the first reconnect to a daemon (default 100)"},
     "reconnectMax": {"type": "integer", "minimum": 1, "maximum": 600000, "description": "Cap of the doubling reconnect wait, milliseconds (default 5000)"},
+    "connectTimeout": {"type": "integer", "minimum": 1, "maximum": 60000, "description": "Milliseconds each step of reaching a daemon may take (dial and TLS handshake, ping, info, the events request up to its response headers) before it fails; plugin_open waits at most this long for the daemons (default 3000)"},
     "resumeWindow": {"type": "integer", "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds before the newest event delivered, dropping duplicates (default 1000)"},
     "asyncExtraction": {"type": "boolean", "description": "Use the SDK's asynchronous extraction worker (default false: measured slower)"},
     "pprofAddr": {"type": "string", "description": "Loopback address (e.g. 127.0.0.1:6060) serving net/http/pprof for profiling; empty = off"}
@@ -148,6 +154,7 @@ func parseConfig(raw string) (config, error) {
 		keys.millis("reconnectMin", &cfg.ReconnectMin, 1, 600000),
 		keys.millis("reconnectMax", &cfg.ReconnectMax, 1, 600000),
 		keys.millis("resumeWindow", &cfg.ResumeWindow, 0, 600000),
+		keys.millis("connectTimeout", &cfg.ConnectTimeout, 1, int(stream.MaxConnectTimeout/time.Millisecond)),
 		keys.decode("host", "a string", &host),
 		keys.decode("hosts", "a list of strings", &hosts),
 		keys.decode("apiVersion", "a string", &cfg.APIVersion),

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 
@@ -72,17 +73,32 @@ func (p *pluginState) openLive() (*instance, error) {
 		t := p.cfg.TLS
 		tlsFiles = &stream.TLSFiles{CA: t.CA, Cert: t.Cert, Key: t.Key, Verify: t.Verify}
 	}
-	// Subscribe to every daemon before returning: events that happen once
-	// plugin_open has returned are all delivered. A single daemon that is
-	// not there fails the open; among several, the ones down are retried in
-	// the background while the others flow, and only all down fails.
-	var failures []error
+	daemons := make([]*stream.Daemon, 0, len(p.cfg.Hosts))
 	for _, host := range p.cfg.Hosts {
-		daemon, err := stream.NewDaemon(stream.DaemonConfig{Host: host, APIVersion: p.cfg.APIVersion, TLS: tlsFiles})
+		daemon, err := stream.NewDaemon(stream.DaemonConfig{Host: host, APIVersion: p.cfg.APIVersion, TLS: tlsFiles, ConnectTimeout: p.cfg.ConnectTimeout})
 		if err != nil {
+			for _, d := range daemons {
+				d.Close()
+			}
 			inst.discard()
 			return nil, err
 		}
+		daemons = append(daemons, daemon)
+	}
+	// Subscribe to every daemon, all at once, before returning: events that
+	// happen once plugin_open has returned are all delivered. Each daemon's
+	// reader makes its own first subscription and reports it, then follows;
+	// the open waits for the reports at most one connect timeout, so that
+	// no daemon, however stalled, holds Falco's startup longer. A single
+	// daemon that is not there fails the open; among several, the ones down
+	// or still connecting are retried in the background while the others
+	// flow, and only all down fails.
+	type subscribed struct {
+		daemon int
+		err    error
+	}
+	reports := make(chan subscribed, len(daemons))
+	for i, daemon := range daemons {
 		follower := stream.NewFollower(daemon, inst.queue, stream.FollowOptions{
 			Filters:      p.cfg.Filters,
 			MinBackoff:   p.cfg.ReconnectMin,
@@ -90,22 +106,41 @@ func (p *pluginState) openLive() (*instance, error) {
 			ResumeWindow: p.cfg.ResumeWindow,
 			MaxEventSize: p.cfg.MaxEventSize,
 		}, p.warn)
-		sub, err := follower.Subscribe(inst.ctx)
-		if err != nil {
-			failures = append(failures, err)
-			if len(p.cfg.Hosts) > 1 {
-				p.warn(fmt.Sprintf("%v; retrying in the background", err))
-			}
-		}
 		inst.followers = append(inst.followers, follower)
 		inst.run(func(ctx context.Context) {
 			defer daemon.Close()
+			sub, err := follower.Subscribe(ctx)
+			reports <- subscribed{daemon: i, err: err}
 			follower.Run(ctx, sub)
 		})
 	}
-	if len(failures) == len(p.cfg.Hosts) {
+	answered := make([]bool, len(daemons))
+	var failures []error
+	deadline := time.NewTimer(p.cfg.ConnectTimeout)
+	defer deadline.Stop()
+wait:
+	for range daemons {
+		select {
+		case r := <-reports:
+			answered[r.daemon] = true
+			if r.err != nil {
+				failures = append(failures, r.err)
+			}
+		case <-deadline.C:
+			break wait
+		}
+	}
+	for i, ok := range answered {
+		if !ok {
+			failures = append(failures, fmt.Errorf("docker daemon at %s: not connected within connectTimeout (%v)", daemons[i].Host(), p.cfg.ConnectTimeout))
+		}
+	}
+	if len(failures) == len(daemons) {
 		inst.discard()
 		return nil, errors.Join(failures...)
+	}
+	for _, err := range failures {
+		p.warn(fmt.Sprintf("%v; retrying in the background", err))
 	}
 	// The queue ends only when the instance closes (Close finishes it): a
 	// live source never reports EOF or an error to Falco, it reconnects.

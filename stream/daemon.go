@@ -2,101 +2,84 @@ package stream
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/docker/docker/client"
-	"github.com/docker/go-connections/tlsconfig"
 )
 
 // DaemonConfig says how to reach one Docker daemon. Empty fields follow the
-// docker CLI: DOCKER_HOST, DOCKER_API_VERSION, DOCKER_CERT_PATH and
-// DOCKER_TLS_VERIFY, then the local socket.
+// docker CLI: DOCKER_HOST, DOCKER_API_VERSION, DOCKER_TLS_VERIFY or
+// DOCKER_TLS with DOCKER_CERT_PATH, then the local socket.
 type DaemonConfig struct {
-	Host       string    // unix:///var/run/docker.sock, tcp://host:2376...
-	APIVersion string    // pin an API version instead of negotiating
-	TLS        *TLSFiles // nil: DOCKER_CERT_PATH if set, else no TLS
-}
-
-// TLSFiles are the PEM files of a TLS client. Verify is on unless turned
-// off explicitly: a security tool does not trust an unverified daemon (the
-// docker CLI, unlike us, skips verification when DOCKER_TLS_VERIFY is unset).
-type TLSFiles struct {
-	CA, Cert, Key string
-	Verify        bool
-}
-
-// tlsFromEnv reads DOCKER_CERT_PATH the docker CLI's way (ca.pem, cert.pem,
-// key.pem), verifying unless DOCKER_TLS_VERIFY is explicitly false.
-func tlsFromEnv() *TLSFiles {
-	dir := os.Getenv(client.EnvOverrideCertPath)
-	if dir == "" {
-		return nil
-	}
-	verify := true
-	if v, err := strconv.ParseBool(os.Getenv(client.EnvTLSVerify)); err == nil && !v {
-		verify = false
-	}
-	return &TLSFiles{CA: filepath.Join(dir, "ca.pem"), Cert: filepath.Join(dir, "cert.pem"), Key: filepath.Join(dir, "key.pem"), Verify: verify}
-}
-
-// httpClientWithTLS is the docker client's HTTP client with our TLS
-// settings; the client then sets the dialer for the endpoint on it.
-func httpClientWithTLS(files *TLSFiles) (*http.Client, error) {
-	cfg, err := tlsconfig.Client(tlsconfig.Options{
-		CAFile:             files.CA,
-		CertFile:           files.Cert,
-		KeyFile:            files.Key,
-		InsecureSkipVerify: !files.Verify,
-		ExclusiveRootPools: true,
-	})
-	if err != nil {
-		// tlsconfig names the file that failed; it never prints key material.
-		return nil, fmt.Errorf("TLS client configuration: %w", err)
-	}
-	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, CheckRedirect: client.CheckRedirect}, nil
+	Host           string        // unix:///var/run/docker.sock, tcp://host:2376...
+	APIVersion     string        // pin an API version instead of negotiating
+	TLS            *TLSFiles     // nil: as the docker CLI's environment says (see tlsFromEnv)
+	ConnectTimeout time.Duration // bounds each step of a (re)connect; 0: DefaultConnectTimeout
 }
 
 // Daemon streams the raw /events lines of one Docker daemon. The official
-// client resolves the endpoint, TLS and the API version; the stream itself
-// is read over the client's own dialer so that the bytes handed on are the
-// daemon's bytes, never decoded and re-encoded.
+// client serves the API calls; the stream itself is read over the same
+// transport so that the bytes handed on are the daemon's bytes, never
+// decoded and re-encoded. Both dial through endpointDialer, which bounds
+// the dial and the TLS handshake.
 type Daemon struct {
-	cli      *client.Client
-	host     string // as resolved, for messages and the docker.host field
-	http     *http.Client
-	basePath string
+	cli            *client.Client
+	host           string // as resolved, for messages and the docker.host field
+	http           *http.Client
+	basePath       string
+	connectTimeout time.Duration
 }
 
-// connectTimeout bounds each attempt to reach a daemon.
-const connectTimeout = 10 * time.Second
+// connectTimeout is the backstop follow.go puts on a whole connect (ping,
+// then info), each call of which is already bounded by the daemon's
+// ConnectTimeout: it never binds before them.
+const connectTimeout = 2 * MaxConnectTimeout
 
 // NewDaemon prepares a client for cfg. It does not contact the daemon.
 func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
+	timeout := cfg.ConnectTimeout
+	if timeout <= 0 {
+		timeout = DefaultConnectTimeout
+	}
 	tlsFiles := cfg.TLS
 	if tlsFiles == nil {
 		tlsFiles = tlsFromEnv()
 	}
-	var opts []client.Opt
-	if tlsFiles != nil {
-		hc, err := httpClientWithTLS(tlsFiles)
-		if err != nil {
-			return nil, fmt.Errorf("docker client for %s: %w", displayHost(cfg.Host), err)
-		}
-		opts = append(opts, client.WithHTTPClient(hc))
+	host := resolveHost(cfg.Host, tlsFiles != nil)
+	hostURL, err := client.ParseHostURL(host)
+	if err != nil {
+		return nil, fmt.Errorf("docker host %q: %w", host, err)
 	}
-	opts = append(opts, client.WithHostFromEnv(), client.WithVersionFromEnv())
-	if cfg.Host != "" {
-		opts = append(opts, client.WithHost(cfg.Host))
+	var tlsCfg *tls.Config
+	if tlsFiles != nil && hostURL.Scheme == "tcp" {
+		if tlsCfg, err = clientTLSConfig(tlsFiles); err != nil {
+			return nil, fmt.Errorf("docker client for %s: %w", host, err)
+		}
+	}
+	dial, err := endpointDialer(hostURL.Scheme, hostURL.Host, tlsCfg, timeout)
+	if err != nil {
+		return nil, fmt.Errorf("docker host %q: %w", host, err)
+	}
+	// One transport for the client's calls and the stream. Its TLS is in
+	// the dialer, so the client speaks plain HTTP over it. A daemon that
+	// accepts but never answers must not hang a (re)connect.
+	transport := &http.Transport{
+		ResponseHeaderTimeout: timeout,
+		MaxIdleConns:          6, // as the docker client's own transport (client/client.go)
+		IdleConnTimeout:       30 * time.Second,
+	}
+	opts := []client.Opt{
+		client.WithHTTPClient(&http.Client{Transport: transport, CheckRedirect: client.CheckRedirect}),
+		client.WithHost(host),
+		client.WithDialContext(dial), // after WithHost, which sets its own dialer
+		client.WithVersionFromEnv(),
 	}
 	if cfg.APIVersion != "" {
 		opts = append(opts, client.WithVersion(cfg.APIVersion))
@@ -105,43 +88,27 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	}
 	cli, err := client.NewClientWithOpts(opts...)
 	if err != nil {
-		return nil, fmt.Errorf("docker client for %s: %w", displayHost(cfg.Host), err)
+		return nil, fmt.Errorf("docker client for %s: %w", host, err)
 	}
-	hostURL, err := client.ParseHostURL(cli.DaemonHost())
-	if err != nil {
-		cli.Close()
-		return nil, fmt.Errorf("docker host %q: %w", cli.DaemonHost(), err)
-	}
-	dial := cli.Dialer() // unix, tcp and TLS alike
-	transport := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			ctx, cancel := context.WithTimeout(ctx, connectTimeout)
-			defer cancel()
-			return dial(ctx)
-		},
-		// A daemon that accepts but never answers must not hang a (re)connect.
-		ResponseHeaderTimeout: connectTimeout,
-	}
+	// WithHost set the proxy from the environment for tcp://: the daemon
+	// is dialled directly, as the stream always was.
+	transport.Proxy = nil
 	return &Daemon{
-		cli:      cli,
-		host:     cli.DaemonHost(),
-		http:     &http.Client{Transport: transport},
-		basePath: hostURL.Path,
+		cli:            cli,
+		host:           cli.DaemonHost(),
+		http:           &http.Client{Transport: transport},
+		basePath:       hostURL.Path,
+		connectTimeout: timeout,
 	}, nil
-}
-
-func displayHost(host string) string {
-	if host == "" {
-		return "the default endpoint"
-	}
-	return host
 }
 
 // Info returns the daemon's name (GET /info): its hostname.
 func (d *Daemon) Name(ctx context.Context) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, d.connectTimeout)
+	defer cancel()
 	info, err := d.cli.Info(ctx)
 	if err != nil {
-		return "", fmt.Errorf("docker daemon at %s: GET /info: %w", d.host, err)
+		return "", fmt.Errorf("docker daemon at %s: GET /info: %w", d.host, timeoutError(err, d.connectTimeout))
 	}
 	return info.Name, nil
 }
@@ -157,9 +124,11 @@ func (d *Daemon) Close() error {
 
 // Ping checks that the daemon answers and settles the API version.
 func (d *Daemon) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, d.connectTimeout)
+	defer cancel()
 	ping, err := d.cli.Ping(ctx)
 	if err != nil {
-		return fmt.Errorf("docker daemon at %s: %w", d.host, err)
+		return fmt.Errorf("docker daemon at %s: %w", d.host, timeoutError(err, d.connectTimeout))
 	}
 	d.cli.NegotiateAPIVersionPing(ping)
 	return nil
@@ -203,7 +172,7 @@ func (d *Daemon) Subscribe(ctx context.Context, opts StreamOptions) (*Subscripti
 	if err != nil {
 		return nil, fmt.Errorf("events request for %s: %w", d.host, err)
 	}
-	resp, err := d.http.Do(req)
+	resp, err := d.doWithin(req, d.connectTimeout)
 	if err != nil {
 		return nil, fmt.Errorf("docker daemon at %s: GET /events: %w", d.host, err)
 	}
@@ -213,6 +182,40 @@ func (d *Daemon) Subscribe(ctx context.Context, opts StreamOptions) (*Subscripti
 		return nil, fmt.Errorf("docker daemon at %s: GET /events: %s: %s", d.host, resp.Status, strings.TrimSpace(string(msg)))
 	}
 	return &Subscription{host: d.host, body: resp.Body}, nil
+}
+
+// doWithin sends req and waits at most timeout for the response headers:
+// the dial, the TLS handshake and the daemon's answer. The body then lives
+// as long as req's context, until it is closed.
+func (d *Daemon) doWithin(req *http.Request, timeout time.Duration) (*http.Response, error) {
+	ctx, cancel := context.WithCancel(req.Context())
+	timer := time.AfterFunc(timeout, cancel)
+	resp, err := d.http.Do(req.WithContext(ctx))
+	if !timer.Stop() { // fired: too late, whatever came back
+		if err == nil {
+			resp.Body.Close()
+		}
+		cancel()
+		return nil, fmt.Errorf("no answer within connectTimeout (%v): %w", timeout, context.DeadlineExceeded)
+	}
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// cancelOnClose releases a response's context with its body.
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
 }
 
 // errStreamClosed ends a stream the daemon closed cleanly (an until= reached).
