@@ -126,7 +126,7 @@ func TestFalcoRefusesWhatItCannotConvert(t *testing.T) {
 		// plugin_config decode requires name and library_path.
 		"no library_path": "plugins:\n  - name: docker\n    init_config: {}\n",
 		"not a map":       "plugins:\n  - docker\n",
-		"merge key":     string(dockerPlugin("    init_config:\n      <<: {a: 1}\n")),
+		"merge key":       string(dockerPlugin("    init_config:\n      <<: {a: 1}\n")),
 	} {
 		if got, err := FalcoInitConfig([]byte(doc), "docker"); err == nil {
 			t.Errorf("%s: got %q, want an error", name, got)
