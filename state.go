@@ -40,7 +40,7 @@ type pluginState struct {
 var openTarget atomic.Pointer[pluginState]
 
 func newPluginState(rawConfig string) (sdk.PluginState, error) {
-	cfg, err := parseConfig(rawConfig)
+	cfg, warnings, err := parseConfig(rawConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -49,6 +49,9 @@ func newPluginState(rawConfig string) (sdk.PluginState, error) {
 		logger: log.New(os.Stderr, "[docker plugin] ", log.LstdFlags),
 		cache:  newDecodedEvent(),
 		enums:  newEnumValues(),
+	}
+	for _, w := range warnings {
+		p.warn(w)
 	}
 	if cfg.PprofAddr != "" {
 		if p.pprof, err = startPprof(cfg.PprofAddr); err != nil {
