@@ -26,7 +26,12 @@ type configKeys map[string]jsoniter.RawMessage
 // jsonNumber is the JSON number grammar (RFC 8259).
 var jsonNumber = regexp.MustCompile(`^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$`)
 
-func isJSONNull(v []byte) bool { return bytes.Equal(bytes.TrimSpace(v), []byte("null")) }
+// isJSONNull: json-iterator leaves a RawMessage empty for a null value,
+// where encoding/json keeps the text "null".
+func isJSONNull(v []byte) bool {
+	t := bytes.TrimSpace(v)
+	return len(t) == 0 || bytes.Equal(t, []byte("null"))
+}
 
 // dropNulls removes the members set to null: they keep their defaults.
 func (k configKeys) dropNulls() {
