@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -55,95 +54,114 @@ func defaultConfig() config {
 	}
 }
 
-// configSchema is returned by plugin_get_init_schema; Falco validates
-// init_config against it, and parseConfig enforces the same rules for hosts
-// that do not.
+// configSchema is returned by plugin_get_init_schema; libsinsp validates
+// init_config against it (valijson, draft-04) before plugin_init, and
+// parseConfig enforces the same rules for hosts that do not.
+//
+// The types accept everything Falco produces from falco.yaml
+// (falcosecurity/falco userspace/falco/configuration.h and yaml_helper.h):
+// null for init_config: {} and for a key without a value, numbers and
+// booleans for any scalar that reads as one even when quoted. A type array
+// is draft-04 and valijson supports it (tristanpenman/valijson
+// include/valijson/schema_parser.hpp, makeTypeConstraint). The first type of
+// each key is the one documented in README.md.
 const configSchema = `{
   "$schema": "http://json-schema.org/draft-04/schema#",
-  "type": "object",
+  "type": ["object", "null"],
   "additionalProperties": true,
   "properties": {
-    "flushInterval": {"type": "integer", "minimum": 1, "maximum": 60000, "description": "Milliseconds next_batch waits for a first event before returning a timeout to Falco; events that are there are handed over at once (default 30)"},
-    "batchSize": {"type": "integer", "minimum": 1, "maximum": 65536, "description": "Events per batch handed to Falco (default 256)"},
-    "eventSize": {"type": "integer", "minimum": 1024, "maximum": 67108864, "description": "Bytes reserved per event in the batch; larger events are still delivered whole (default 65536)"},
-    "maxEventSize": {"type": "integer", "minimum": 1024, "maximum": 1073741824, "description": "Events larger than this are skipped and counted (default 67108864)"},
-    "queueSize": {"type": "integer", "minimum": 1, "maximum": 1048576, "description": "Events buffered between the Docker readers and Falco; beyond it events are counted as overflow (default 4096)"},
-    "host": {"type": "string", "description": "Docker endpoint, e.g. unix:///var/run/docker.sock or tcp://host:2376 (default: DOCKER_HOST, then the local socket)"},
-    "hosts": {"type": "array", "items": {"type": "string"}, "description": "Several Docker endpoints streamed at once into one event stream (e.g. every node of a Swarm cluster); replaces host"},
-    "apiVersion": {"type": "string", "description": "Docker API version to use, e.g. 1.41 (default: DOCKER_API_VERSION, else negotiated with the daemon)"},
-    "tls": {"type": "object", "description": "TLS client for tcp:// endpoints (default: DOCKER_CERT_PATH and DOCKER_TLS_VERIFY)", "properties": {
-      "ca": {"type": "string", "description": "CA certificate file"},
-      "cert": {"type": "string", "description": "Client certificate file"},
-      "key": {"type": "string", "description": "Client key file"},
-      "verify": {"type": "boolean", "description": "Verify the daemon's certificate (default true)"}
+    "flushInterval": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Milliseconds next_batch waits for a first event before returning a timeout to Falco; events that are there are handed over at once (default 30)"},
+    "flushinterval": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Deprecated spelling of flushInterval, from the original docker plugin's documentation; accepted with a warning"},
+    "batchSize": {"type": ["integer", "null"], "minimum": 1, "maximum": 65536, "description": "Events per batch handed to Falco (default 256)"},
+    "eventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 67108864, "description": "Bytes reserved per event in the batch; larger events are still delivered whole (default 65536)"},
+    "maxEventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 1073741824, "description": "Events larger than this are skipped and counted (default 67108864)"},
+    "queueSize": {"type": ["integer", "null"], "minimum": 1, "maximum": 1048576, "description": "Events buffered between the Docker readers and Falco; beyond it events are counted as overflow (default 4096)"},
+    "host": {"type": ["string", "number", "boolean", "null"], "description": "Docker endpoint, e.g. unix:///var/run/docker.sock or tcp://host:2376 (default: DOCKER_HOST, then the local socket)"},
+    "hosts": {"type": ["array", "null"], "items": {"type": ["string", "number", "boolean"]}, "description": "Several Docker endpoints streamed at once into one event stream (e.g. every node of a Swarm cluster); replaces host"},
+    "apiVersion": {"type": ["string", "number", "null"], "description": "Docker API version to use, e.g. 1.41 (default: DOCKER_API_VERSION, else negotiated with the daemon); as a number, a one-digit minor means two digits: 1.4 is 1.40"},
+    "tls": {"type": ["object", "null"], "description": "TLS client for tcp:// endpoints: ca, cert, key (file paths), verify (default true) (default: DOCKER_CERT_PATH and DOCKER_TLS_VERIFY)", "properties": {
+      "ca": {"type": ["string", "number", "boolean", "null"], "description": "CA certificate file"},
+      "cert": {"type": ["string", "number", "boolean", "null"], "description": "Client certificate file"},
+      "key": {"type": ["string", "number", "boolean", "null"], "description": "Client key file"},
+      "verify": {"type": ["boolean", "null"], "description": "Verify the daemon's certificate (default true)"}
     }},
-    "filters": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}, "description": "Daemon-side filters, as docker events --filter: {\"type\": [\"container\"], \"event\": [\"die\"], \"label\": [\"team=blue\"]}"},
-    "reconnectMin": {"type": "integer", "minimum": 1, "maximum": 600000, "description": "Milliseconds before the first reconnect to a daemon (default 100)"},
-    "reconnectMax": {"type": "integer", "minimum": 1, "maximum": 600000, "description": "Cap of the doubling reconnect wait, milliseconds (default 5000)"},
-    "connectTimeout": {"type": "integer", "minimum": 1, "maximum": 60000, "description": "Milliseconds each step of reaching a daemon may take (dial and TLS handshake, ping, info, the events request up to its response headers) before it fails; plugin_open waits at most this long for the daemons (default 3000)"},
-    "resumeWindow": {"type": "integer", "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds before the newest event delivered, dropping duplicates (default 1000)"},
-    "asyncExtraction": {"type": "boolean", "description": "Use the SDK's asynchronous extraction worker (default false: measured slower)"},
-    "pprofAddr": {"type": "string", "description": "Loopback address (e.g. 127.0.0.1:6060) serving net/http/pprof for profiling; empty = off"}
+    "filters": {"type": ["object", "null"], "additionalProperties": {"type": ["array", "null"], "items": {"type": ["string", "number", "boolean"]}}, "description": "Daemon-side filters, as docker events --filter: {\"type\": [\"container\"], \"event\": [\"die\"], \"label\": [\"team=blue\"]}"},
+    "reconnectMin": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Milliseconds before the first reconnect to a daemon (default 100)"},
+    "reconnectMax": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Cap of the doubling reconnect wait, milliseconds (default 5000)"},
+    "connectTimeout": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Milliseconds each step of reaching a daemon may take (dial and TLS handshake, ping, info, the events request up to its response headers) before it fails; plugin_open waits at most this long for the daemons (default 3000)"},
+    "resumeWindow": {"type": ["integer", "null"], "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds before the newest event delivered, dropping duplicates (default 1000)"},
+    "asyncExtraction": {"type": ["boolean", "null"], "description": "Use the SDK's asynchronous extraction worker (default false: measured slower)"},
+    "pprofAddr": {"type": ["string", "number", "boolean", "null"], "description": "Loopback address (e.g. 127.0.0.1:6060) serving net/http/pprof for profiling; empty = off"}
   }
 }`
 
-// configKeys decodes init_config's top-level keys one at a time, so that
-// every error names its key.
-type configKeys map[string]jsoniter.RawMessage
-
-func (k configKeys) integer(key string, dst *int, min, max int) error {
-	v, ok := k[key]
-	if !ok {
-		return nil
-	}
-	n, err := strconv.Atoi(string(v))
-	if err != nil || n < min || n > max {
-		return fmt.Errorf("init_config: %q must be an integer from %d to %d, got %s", key, min, max, v)
-	}
-	*dst = n
-	return nil
+// configKeyNames are configSchema's top-level properties, without the
+// deprecated alias, in the order suggestions prefer.
+var configKeyNames = []string{
+	"host", "hosts", "apiVersion", "tls", "filters", "flushInterval", "batchSize", "eventSize",
+	"maxEventSize", "queueSize", "reconnectMin", "reconnectMax", "connectTimeout", "resumeWindow", "asyncExtraction", "pprofAddr",
 }
 
-func (k configKeys) millis(key string, dst *time.Duration, min, max int) error {
-	ms := -1
-	if err := k.integer(key, &ms, min, max); err != nil || ms < 0 {
-		return err
-	}
-	*dst = time.Duration(ms) * time.Millisecond
-	return nil
-}
+// tlsKeyNames are the properties of configSchema's tls object.
+var tlsKeyNames = []string{"ca", "cert", "key", "verify"}
 
-func (k configKeys) decode(key, want string, dst any) error {
-	v, ok := k[key]
-	if !ok {
-		return nil
-	}
-	if err := jsoniter.ConfigCompatibleWithStandardLibrary.Unmarshal(v, dst); err != nil {
-		return fmt.Errorf("init_config: %q must be %s, got %s", key, want, v)
-	}
-	return nil
-}
+// flushIntervalAlias is how the original docker plugin documented its only
+// key (Issif/docker-plugin README.md: init_config: '{"flushinterval": 1}'; its
+// pkg/docker.go declares json:"flushInterval", milliseconds, default 30, and
+// reads it with encoding/json, whose key match ignores case).
+const flushIntervalAlias = "flushinterval"
 
-// parseConfig reads init_config. Unknown keys are tolerated; a known key of
-// the wrong type or out of range fails with a message naming the key.
-func parseConfig(raw string) (config, error) {
+// parseConfig reads init_config as libsinsp hands it to plugin_init. Empty,
+// blank and null mean all defaults. Unknown keys are not an error: each
+// yields one warning naming it and the nearest known key. A known key of the
+// wrong type or out of range fails with a message naming the key.
+func parseConfig(raw string) (config, []string, error) {
 	cfg := defaultConfig()
 	raw = strings.TrimSpace(raw)
-	if raw == "" {
-		return cfg, nil
+	if raw == "" || raw == "null" {
+		return cfg, nil, nil
 	}
 	var keys configKeys
 	if err := jsoniter.ConfigCompatibleWithStandardLibrary.Unmarshal([]byte(raw), &keys); err != nil || keys == nil {
-		return cfg, fmt.Errorf("init_config: not a JSON object: %s", raw)
+		return cfg, nil, fmt.Errorf("init_config: not a JSON object: %s", raw)
 	}
-	var host string
+	names := make([]string, 0, len(keys))
+	for name := range keys {
+		if name != flushIntervalAlias {
+			names = append(names, name)
+		}
+	}
+	warnings := unknownKeyWarnings("", names, configKeyNames)
+	if _, ok := keys[flushIntervalAlias]; ok {
+		warnings = append(warnings, fmt.Sprintf("init_config: %q is deprecated (the original docker plugin's spelling): use %q", flushIntervalAlias, "flushInterval"))
+	}
+	keys.dropNulls()
+	if v, ok := keys[flushIntervalAlias]; ok {
+		if _, both := keys["flushInterval"]; both {
+			return cfg, warnings, fmt.Errorf("init_config: give %q or its deprecated spelling %q, not both", "flushInterval", flushIntervalAlias)
+		}
+		keys["flushInterval"] = v
+		delete(keys, flushIntervalAlias)
+	}
+	err := cfg.apply(keys, &warnings)
+	return cfg, warnings, err
+}
+
+// apply decodes the known keys into cfg and checks how they combine.
+func (cfg *config) apply(keys configKeys, warnings *[]string) error {
+	var hostsErr, filtersErr, tlsErr error
+	var hostName string
 	var hosts []string
 	var filters map[string][]string
-	var tls *struct {
-		CA     *string `json:"ca"`
-		Cert   *string `json:"cert"`
-		Key    *string `json:"key"`
-		Verify *bool   `json:"verify"`
+	var tls *tlsConfig
+	if v, ok := keys["hosts"]; ok {
+		hosts, hostsErr = texts("hosts", v)
+	}
+	if v, ok := keys["filters"]; ok {
+		filters, filtersErr = decodeFilters(v)
+	}
+	if v, ok := keys["tls"]; ok {
+		tls, tlsErr = decodeTLS(v, warnings)
 	}
 	for _, err := range []error{
 		keys.millis("flushInterval", &cfg.FlushInterval, 1, 60000),
@@ -155,69 +173,107 @@ func parseConfig(raw string) (config, error) {
 		keys.millis("reconnectMax", &cfg.ReconnectMax, 1, 600000),
 		keys.millis("resumeWindow", &cfg.ResumeWindow, 0, 600000),
 		keys.millis("connectTimeout", &cfg.ConnectTimeout, 1, int(stream.MaxConnectTimeout/time.Millisecond)),
-		keys.decode("host", "a string", &host),
-		keys.decode("hosts", "a list of strings", &hosts),
-		keys.decode("apiVersion", "a string", &cfg.APIVersion),
-		keys.decode("asyncExtraction", "a boolean", &cfg.AsyncExtraction),
-		keys.decode("pprofAddr", "a string", &cfg.PprofAddr),
-		keys.decode("filters", `an object of string lists, e.g. {"type":["container"]}`, &filters),
-		keys.decode("tls", `an object {"ca","cert","key": file paths, "verify": boolean}`, &tls),
+		keys.text("host", &hostName),
+		hostsErr,
+		keys.apiVersion(&cfg.APIVersion),
+		keys.boolean("asyncExtraction", &cfg.AsyncExtraction),
+		keys.text("pprofAddr", &cfg.PprofAddr),
+		filtersErr,
+		tlsErr,
 	} {
 		if err != nil {
-			return cfg, err
+			return err
 		}
 	}
 	if cfg.MaxEventSize < cfg.EventSize {
-		return cfg, fmt.Errorf("init_config: %q (%d) must not be smaller than %q (%d)", "maxEventSize", cfg.MaxEventSize, "eventSize", cfg.EventSize)
+		return fmt.Errorf("init_config: %q (%d) must not be smaller than %q (%d)", "maxEventSize", cfg.MaxEventSize, "eventSize", cfg.EventSize)
 	}
 	if cfg.ReconnectMax < cfg.ReconnectMin {
-		return cfg, fmt.Errorf("init_config: %q must not be smaller than %q", "reconnectMax", "reconnectMin")
+		return fmt.Errorf("init_config: %q must not be smaller than %q", "reconnectMax", "reconnectMin")
 	}
 	switch {
-	case len(hosts) > 0 && host != "":
-		return cfg, fmt.Errorf("init_config: give %q or %q, not both", "host", "hosts")
+	case len(hosts) > 0 && hostName != "":
+		return fmt.Errorf("init_config: give %q or %q, not both", "host", "hosts")
 	case len(hosts) > 0:
 		seen := map[string]bool{}
 		for _, h := range hosts {
 			if h == "" || seen[h] {
-				return cfg, fmt.Errorf("init_config: %q must list distinct, non-empty endpoints, got %q", "hosts", hosts)
+				return fmt.Errorf("init_config: %q must list distinct, non-empty endpoints, got %q", "hosts", hosts)
 			}
 			seen[h] = true
 		}
 		cfg.Hosts = hosts
-	case host != "":
-		cfg.Hosts = []string{host}
+	case hostName != "":
+		cfg.Hosts = []string{hostName}
 	}
 	if tls != nil {
-		cfg.TLS = tlsConfig{Enabled: true, Verify: true}
-		for _, f := range []struct {
-			name string
-			src  *string
-			dst  *string
-		}{{"ca", tls.CA, &cfg.TLS.CA}, {"cert", tls.Cert, &cfg.TLS.Cert}, {"key", tls.Key, &cfg.TLS.Key}} {
-			if f.src != nil {
-				*f.dst = *f.src
-			}
-		}
-		if tls.Verify != nil {
-			cfg.TLS.Verify = *tls.Verify
-		}
-		if (cfg.TLS.Cert == "") != (cfg.TLS.Key == "") {
-			return cfg, fmt.Errorf("init_config: %q needs both %q and %q, or neither", "tls", "cert", "key")
-		}
-		if cfg.TLS.Verify && cfg.TLS.CA == "" {
-			return cfg, fmt.Errorf("init_config: %q: %q is required to verify the daemon (or set %q to false)", "tls", "ca", "verify")
-		}
+		cfg.TLS = *tls
 	}
 	if len(filters) > 0 {
 		cfg.Filters = filtersArg(filters)
 	}
 	if cfg.PprofAddr != "" {
 		if err := checkLoopback(cfg.PprofAddr); err != nil {
-			return cfg, fmt.Errorf("init_config: %q: %w", "pprofAddr", err)
+			return fmt.Errorf("init_config: %q: %w", "pprofAddr", err)
 		}
 	}
-	return cfg, nil
+	return nil
+}
+
+// decodeFilters reads {"name": [values]}; a name set to null is no filter.
+func decodeFilters(v []byte) (map[string][]string, error) {
+	var raw map[string]jsoniter.RawMessage
+	if err := jsoniter.ConfigCompatibleWithStandardLibrary.Unmarshal(v, &raw); err != nil || raw == nil {
+		return nil, fmt.Errorf("init_config: %q must be an object of string lists, e.g. {\"type\":[\"container\"]}, got %s", "filters", v)
+	}
+	filters := make(map[string][]string, len(raw))
+	for name, values := range raw {
+		if isJSONNull(values) {
+			continue
+		}
+		list, err := texts("filters", values)
+		if err != nil {
+			return nil, fmt.Errorf("init_config: %q must be an object of string lists, e.g. {\"type\":[\"container\"]}, got %s", "filters", v)
+		}
+		filters[name] = list
+	}
+	return filters, nil
+}
+
+// decodeTLS reads the tls object. Verification is on unless verify is false,
+// and then a CA is required.
+func decodeTLS(v []byte, warnings *[]string) (*tlsConfig, error) {
+	var raw configKeys
+	if err := jsoniter.ConfigCompatibleWithStandardLibrary.Unmarshal(v, &raw); err != nil || raw == nil {
+		return nil, fmt.Errorf("init_config: %q must be an object {\"ca\",\"cert\",\"key\": file paths, \"verify\": boolean}, got %s", "tls", v)
+	}
+	// Named as tls.<key>, so that errors and warnings say where they are.
+	keys := make(configKeys, len(raw))
+	names := make([]string, 0, len(raw))
+	for name, value := range raw {
+		keys["tls."+name] = value
+		names = append(names, name)
+	}
+	*warnings = append(*warnings, unknownKeyWarnings("tls.", names, tlsKeyNames)...)
+	keys.dropNulls()
+	tls := &tlsConfig{Enabled: true, Verify: true}
+	for _, err := range []error{
+		keys.text("tls.ca", &tls.CA),
+		keys.text("tls.cert", &tls.Cert),
+		keys.text("tls.key", &tls.Key),
+		keys.boolean("tls.verify", &tls.Verify),
+	} {
+		if err != nil {
+			return nil, err
+		}
+	}
+	if (tls.Cert == "") != (tls.Key == "") {
+		return nil, fmt.Errorf("init_config: %q needs both %q and %q, or neither", "tls", "cert", "key")
+	}
+	if tls.Verify && tls.CA == "" {
+		return nil, fmt.Errorf("init_config: %q: %q is required to verify the daemon (or set %q to false)", "tls", "ca", "verify")
+	}
+	return tls, nil
 }
 
 // filtersArg renders filters in the form every daemon version accepts:

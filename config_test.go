@@ -8,8 +8,8 @@ import (
 )
 
 func TestConfigDefaults(t *testing.T) {
-	for _, raw := range []string{"", "  ", "{}", `{"someOtherKey": [1, 2]}`} {
-		cfg, err := parseConfig(raw)
+	for _, raw := range []string{"", "  ", "{}", "null", " null\n", `{"someOtherKey": [1, 2]}`} {
+		cfg, _, err := parseConfig(raw)
 		if err != nil {
 			t.Fatalf("parseConfig(%q): %v", raw, err)
 		}
@@ -24,9 +24,9 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigValues(t *testing.T) {
-	cfg, err := parseConfig(`{"flushInterval": 5, "batchSize": 64, "eventSize": 4096, "maxEventSize": 8192, "queueSize": 10, "host": "tcp://127.0.0.1:2376", "apiVersion": "1.41", "asyncExtraction": true}`)
-	if err != nil {
-		t.Fatal(err)
+	cfg, warnings, err := parseConfig(`{"flushInterval": 5, "batchSize": 64, "eventSize": 4096, "maxEventSize": 8192, "queueSize": 10, "host": "tcp://127.0.0.1:2376", "apiVersion": "1.41", "asyncExtraction": true}`)
+	if err != nil || len(warnings) > 0 {
+		t.Fatal(err, warnings)
 	}
 	want := defaultConfig()
 	want.FlushInterval, want.BatchSize, want.EventSize, want.MaxEventSize, want.QueueSize = 5*time.Millisecond, 64, 4096, 8192, 10
@@ -44,23 +44,23 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		`{"flushInterval": -1}`:                      "flushInterval",
 		`{"eventSize": 10}`:                          "eventSize",
 		`{"queueSize": true}`:                        "queueSize",
-		`{"host": 5}`:                                "host",
+		`{"host": {"a": 1}}`:                         "host",
 		`{"apiVersion": []}`:                         "apiVersion",
 		`{"asyncExtraction": "yes"}`:                 "asyncExtraction",
 		`{"eventSize": 65536, "maxEventSize": 2048}`: "maxEventSize",
 	} {
-		_, err := parseConfig(raw)
+		_, _, err := parseConfig(raw)
 		if err == nil || !strings.Contains(err.Error(), `"`+key+`"`) {
 			t.Errorf("parseConfig(%s) = %v, want an error naming %q", raw, err, key)
 		}
 	}
-	if _, err := parseConfig(`[1]`); err == nil || !strings.Contains(err.Error(), "init_config") {
+	if _, _, err := parseConfig(`[1]`); err == nil || !strings.Contains(err.Error(), "init_config") {
 		t.Errorf("non-object config: %v", err)
 	}
 }
 
 func TestConfigEndpointsTLSFilters(t *testing.T) {
-	cfg, err := parseConfig(`{"hosts":["tcp://10.0.0.1:2376","tcp://10.0.0.2:2376"],"tls":{"ca":"/c/ca.pem","cert":"/c/cert.pem","key":"/c/key.pem"},
+	cfg, _, err := parseConfig(`{"hosts":["tcp://10.0.0.1:2376","tcp://10.0.0.2:2376"],"tls":{"ca":"/c/ca.pem","cert":"/c/cert.pem","key":"/c/key.pem"},
 		"filters":{"type":["container","network"],"label":["team=blue"]},"reconnectMin":50,"reconnectMax":2000,"resumeWindow":0,"pprofAddr":"127.0.0.1:0"}`)
 	if err != nil {
 		t.Fatal(err)
@@ -89,12 +89,12 @@ func TestConfigEndpointsTLSFilters(t *testing.T) {
 		`{"pprofAddr":"0.0.0.0:6060"}`:               "pprofAddr",
 		`{"pprofAddr":"nonsense"}`:                   "pprofAddr",
 	} {
-		if _, err := parseConfig(raw); err == nil || !strings.Contains(err.Error(), `"`+key+`"`) {
+		if _, _, err := parseConfig(raw); err == nil || !strings.Contains(err.Error(), `"`+key+`"`) {
 			t.Errorf("parseConfig(%s) = %v, want an error naming %q", raw, err, key)
 		}
 	}
 	// Verification can only be turned off explicitly, and then needs no CA.
-	cfg, err = parseConfig(`{"tls":{"verify":false,"cert":"/c","key":"/k"}}`)
+	cfg, _, err = parseConfig(`{"tls":{"verify":false,"cert":"/c","key":"/k"}}`)
 	if err != nil || cfg.TLS.Verify {
 		t.Errorf("verify:false = %+v, %v", cfg.TLS, err)
 	}

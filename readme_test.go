@@ -64,8 +64,8 @@ func fieldsTable() string {
 func configTable(t *testing.T) string {
 	var schema struct {
 		Properties map[string]struct {
-			Type        string `json:"type"`
-			Description string `json:"description"`
+			Type        []string `json:"type"` // the first is the documented type
+			Description string   `json:"description"`
 		} `json:"properties"`
 	}
 	if err := jsoniter.Unmarshal([]byte(configSchema), &schema); err != nil {
@@ -80,7 +80,7 @@ func configTable(t *testing.T) string {
 	b.WriteString("| key | type | description |\n|---|---|---|\n")
 	for _, k := range keys {
 		p := schema.Properties[k]
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k, p.Type, strings.ReplaceAll(p.Description, "|", `\|`))
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k, p.Type[0], strings.ReplaceAll(p.Description, "|", `\|`))
 	}
 	return b.String()
 }

@@ -39,7 +39,7 @@ var openTarget atomic.Pointer[pluginState]
 
 // newPluginState builds the state plugin_init returns, logging through log.
 func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
-	cfg, err := parseConfig(rawConfig)
+	cfg, warnings, err := parseConfig(rawConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -48,6 +48,9 @@ func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
 		log:   log,
 		cache: newDecodedEvent(),
 		enums: newEnumValues(),
+	}
+	for _, w := range warnings {
+		p.warn(w)
 	}
 	if cfg.PprofAddr != "" {
 		if p.pprof, err = startPprof(cfg.PprofAddr); err != nil {
