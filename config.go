@@ -23,8 +23,8 @@ type config struct {
 	TLS             tlsConfig     // client certificates for tcp:// endpoints
 	Filters         string        // the daemon's filters argument (JSON), "" for none
 	AsyncExtraction bool          // the SDK's async extraction worker
-	ReconnectMin    time.Duration // first wait before reconnecting to a daemon
-	ReconnectMax    time.Duration // cap of the doubling reconnect wait
+	ReconnectMin    time.Duration // first wait between probes of a tcp daemon that is away, and after a failed resume
+	ReconnectMax    time.Duration // cap of those doubling waits (unix sockets are probed every 10 ms)
 	ResumeWindow    time.Duration // a resume replays from this long before the newest event
 	ConnectTimeout  time.Duration // bounds each dial, TLS handshake, ping, info and subscribe
 	PprofAddr       string        // loopback address serving net/http/pprof, "" = off
@@ -47,7 +47,7 @@ func defaultConfig() config {
 		QueueSize:     4096,
 		Hosts:         []string{""},
 		ReconnectMin:  100 * time.Millisecond,
-		ReconnectMax:  5 * time.Second,
+		ReconnectMax:  time.Second,
 		ResumeWindow:  time.Second,
 
 		ConnectTimeout: stream.DefaultConnectTimeout,
@@ -86,10 +86,10 @@ const configSchema = `{
       "verify": {"type": ["boolean", "null"], "description": "Verify the daemon's certificate (default true)"}
     }},
     "filters": {"type": ["object", "null"], "additionalProperties": {"type": ["array", "null"], "items": {"type": ["string", "number", "boolean"]}}, "description": "Daemon-side filters, as docker events --filter: {\"type\": [\"container\"], \"event\": [\"die\"], \"label\": [\"team=blue\"]}"},
-    "reconnectMin": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Milliseconds before the first reconnect to a daemon (default 100)"},
-    "reconnectMax": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Cap of the doubling reconnect wait, milliseconds (default 5000)"},
+    "reconnectMin": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Milliseconds between the first probes of a tcp endpoint whose daemon is away, and before retrying a resume that failed on an endpoint that answers; unix sockets are probed every 10 ms (default 100)"},
+    "reconnectMax": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Cap of the doubling wait between probes of a tcp endpoint whose daemon is away (the most a returning tcp daemon waits for the plugin) and between failed resumes, milliseconds (default 1000)"},
     "connectTimeout": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Milliseconds each step of reaching a daemon may take (dial and TLS handshake, ping, info, the events request up to its response headers) before it fails; plugin_open waits at most this long for the daemons (default 3000)"},
-    "resumeWindow": {"type": ["integer", "null"], "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds before the newest event delivered, dropping duplicates (default 1000)"},
+    "resumeWindow": {"type": ["integer", "null"], "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds (daemon clock) before the last event received, dropping duplicates (default 1000)"},
     "asyncExtraction": {"type": ["boolean", "null"], "description": "Use the SDK's asynchronous extraction worker (default false: measured slower)"},
     "pprofAddr": {"type": ["string", "number", "boolean", "null"], "description": "Loopback address (e.g. 127.0.0.1:6060) serving net/http/pprof for profiling; empty = off"}
   }

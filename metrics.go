@@ -11,6 +11,7 @@ type counters struct {
 	queueLength        uint64
 	reconnects         uint64
 	resumeGaps         uint64
+	resumeFailures     uint64
 	duplicatesDropped  uint64
 	daemonsConnected   uint64
 	replayLinesSkipped uint64
@@ -26,6 +27,7 @@ func (c *counters) add(o counters) {
 	c.queueLength += o.queueLength
 	c.reconnects += o.reconnects
 	c.resumeGaps += o.resumeGaps
+	c.resumeFailures += o.resumeFailures
 	c.duplicatesDropped += o.duplicatesDropped
 	c.daemonsConnected += o.daemonsConnected
 	c.replayLinesSkipped += o.replayLinesSkipped
@@ -49,6 +51,7 @@ var metricDefs = [...]struct {
 	{"queue_length", false, func(c *counters) uint64 { return c.queueLength }},
 	{"reconnects", true, func(c *counters) uint64 { return c.reconnects }},
 	{"resume_gaps", true, func(c *counters) uint64 { return c.resumeGaps }},
+	{"resume_failures", true, func(c *counters) uint64 { return c.resumeFailures }},
 	{"duplicates_dropped", true, func(c *counters) uint64 { return c.duplicatesDropped }},
 	{"daemons_connected", false, func(c *counters) uint64 { return c.daemonsConnected }},
 	{"replay_lines_skipped", true, func(c *counters) uint64 { return c.replayLinesSkipped }},
@@ -68,6 +71,7 @@ func (b *instance) counters() counters {
 		c.eventsTooLarge += f.Stats.TooLarge.Load()
 		c.reconnects += f.Stats.Reconnects.Load()
 		c.resumeGaps += f.Stats.ResumeGaps.Load()
+		c.resumeFailures += f.Stats.ResumeFailures.Load()
 		c.duplicatesDropped += f.Stats.Duplicates.Load()
 		if f.Stats.Connected.Load() {
 			c.daemonsConnected++

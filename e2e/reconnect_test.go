@@ -1,7 +1,11 @@
 package e2e
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"regexp"
 	"sort"
 	"strings"
@@ -56,7 +60,7 @@ func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 		dm.Stop(t)
 		lifeStart = time.Now()
 		dm.Start(t)
-		// Right after the start: the plugin is still in its backoff and
+		// Right after the start: the plugin may not be subscribed yet and
 		// must recover these through its since= resume.
 		for i := 0; i < 3; i++ {
 			run(fmt.Sprintf("rst-%d-after-%d", round, i))
@@ -80,6 +84,104 @@ func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 		restarts, len(want), len(delivered), metrics["reconnects"], metrics["duplicates_dropped"])
 	if metrics["reconnects"] < restarts {
 		t.Errorf("docker.reconnects = %d, want >= %d", metrics["reconnects"], restarts)
+	}
+	// A restart empties the daemon's ring: no resume can prove that nothing
+	// was missed, and each counts exactly one gap.
+	if metrics["docker.resume_gaps"] != restarts {
+		t.Errorf("docker.resume_gaps = %d after %d restarts, want one per restart", metrics["docker.resume_gaps"], restarts)
+	}
+}
+
+// TestReconnectAtOnceAfterLongOutage stops a private daemon for longer than
+// the old doubling backoff's cap, starts it again and, as soon as it answers
+// (the harness's readiness signal), creates 300 volumes through the API: more
+// events than the daemon's ring holds. Only a plugin subscribed again within
+// a few of them can deliver them all; it must, each once, and count the
+// restart as one gap. The time from the daemon answering to the plugin being
+// subscribed is logged.
+func TestReconnectAtOnceAfterLongOutage(t *testing.T) {
+	testdocker.Require(t)
+	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "fastback"})
+	d := dm.Docker()
+	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"flushInterval":10}`, dm.Host))
+	c := startCollector(t, openPlugin(t, s, ""))
+	d.Run(t, "volume", "create", "fast-first")
+	c.waitFor(t, 30*time.Second, "the first event", func(evs []collected) bool { return hasActor(evs, "volume", "create", "fast-first") })
+
+	dm.Stop(t)
+	time.Sleep(6 * time.Second) // the outage: longer than the former 5 s backoff cap
+	dm.Start(t)
+	back := time.Now()
+
+	const volumes = 300
+	api := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var dialer net.Dialer
+		return dialer.DialContext(ctx, "unix", dm.Socket)
+	}}}
+	burst := make(chan error, 1)
+	var burstTook time.Duration
+	go func() {
+		err := testdocker.Parallel(volumes, 8, func(i int) error {
+			body := strings.NewReader(fmt.Sprintf(`{"Name":"fast-%03d"}`, i))
+			resp, err := api.Post("http://docker/volumes/create", "application/json", body)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusCreated {
+				return fmt.Errorf("volume create fast-%03d: %s", i, resp.Status)
+			}
+			return nil
+		})
+		burstTook = time.Since(back)
+		burst <- err
+	}()
+	// Polled without pause: the figure, not a synchronisation.
+	var subscribed time.Duration
+	for end := back.Add(30 * time.Second); time.Now().Before(end); {
+		if metricsOf(s)["docker.daemons_connected"] == 1 {
+			subscribed = time.Since(back)
+			break
+		}
+	}
+	if err := <-burst; err != nil {
+		t.Fatalf("creating volumes: %v", err)
+	}
+	// Created once the burst is over, so streamed after all of it.
+	d.Run(t, "volume", "create", "fast-last")
+	got := c.waitFor(t, 60*time.Second, "the volume created after the burst", func(evs []collected) bool {
+		return hasActor(evs, "volume", "create", "fast-last")
+	})
+	count := map[string]int{}
+	for _, e := range got {
+		if strings.Contains(e.json, `"Type":"volume"`) && strings.Contains(e.json, `"Action":"create"`) {
+			var ev struct{ Actor struct{ ID string } }
+			if err := json.Unmarshal([]byte(e.json), &ev); err != nil {
+				t.Fatalf("event is not JSON: %s", e.json)
+			}
+			count[ev.Actor.ID]++
+		}
+	}
+	var lost, dup int
+	for i := 0; i < volumes; i++ {
+		switch n := count[fmt.Sprintf("fast-%03d", i)]; {
+		case n == 0:
+			lost++
+		case n > 1:
+			dup += n - 1
+		}
+	}
+	m := metricsOf(s)
+	t.Logf("daemon answering to plugin subscribed: %v (polled); %d volume creates in %v right after; lost %d, duplicated %d; reconnects %d, resume gaps %d",
+		subscribed.Round(time.Millisecond), volumes, burstTook.Round(time.Millisecond), lost, dup, m["docker.reconnects"], m["docker.resume_gaps"])
+	if lost != 0 || dup != 0 {
+		t.Errorf("%d of %d volume creates lost, %d duplicated: the plugin did not resume before the daemon's ring overflowed", lost, volumes, dup)
+	}
+	if m["docker.resume_gaps"] != 1 {
+		t.Errorf("docker.resume_gaps = %d after one restart, want 1", m["docker.resume_gaps"])
+	}
+	if bad := c.errors(); len(bad) > 0 {
+		t.Errorf("next_batch failed: %q", bad)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -36,11 +37,6 @@ type Daemon struct {
 	basePath       string
 	connectTimeout time.Duration
 }
-
-// connectTimeout is the backstop follow.go puts on a whole connect (ping,
-// then info), each call of which is already bounded by the daemon's
-// ConnectTimeout: it never binds before them.
-const connectTimeout = 2 * MaxConnectTimeout
 
 // NewDaemon prepares a client for cfg. It does not contact the daemon.
 func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
@@ -102,16 +98,46 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 	}, nil
 }
 
-// Info returns the daemon's name (GET /info): its hostname.
-func (d *Daemon) Name(ctx context.Context) (string, error) {
+// Identify returns the daemon's name and its own clock reading (GET /info:
+// Name, SystemTime, which moby's daemon/info.go fills with time.Now() when it
+// answers). The time is zero when the daemon does not report it. Resumes are
+// computed on this clock only: the daemon stamps its events and compares
+// since/until on it, and it may disagree with ours.
+func (d *Daemon) Identify(ctx context.Context) (name string, now time.Time, err error) {
 	ctx, cancel := context.WithTimeout(ctx, d.connectTimeout)
 	defer cancel()
 	info, err := d.cli.Info(ctx)
 	if err != nil {
-		return "", fmt.Errorf("docker daemon at %s: GET /info: %w", d.host, timeoutError(err, d.connectTimeout))
+		return "", time.Time{}, fmt.Errorf("docker daemon at %s: GET /info: %w", d.host, timeoutError(err, d.connectTimeout))
 	}
-	return info.Name, nil
+	if info.SystemTime != "" {
+		now, err = time.Parse(time.RFC3339Nano, info.SystemTime)
+		if err != nil {
+			return "", time.Time{}, fmt.Errorf("docker daemon at %s: GET /info: SystemTime %q: %w", d.host, info.SystemTime, err)
+		}
+	}
+	return info.Name, now, nil
 }
+
+// Probe tells whether the endpoint accepts connections, with one bare
+// connect (no TLS, no HTTP) that it closes at once: on a unix socket it
+// costs microseconds, so a Follower can probe often while the daemon is
+// away. Endpoints it cannot dial alone (ssh, npipe) always pass.
+func (d *Daemon) Probe(ctx context.Context) error {
+	u, err := client.ParseHostURL(d.host)
+	if err != nil || (u.Scheme != "unix" && u.Scheme != "tcp") {
+		return nil
+	}
+	dialer := net.Dialer{Timeout: d.connectTimeout}
+	conn, err := dialer.DialContext(ctx, u.Scheme, u.Host)
+	if err != nil {
+		return fmt.Errorf("docker daemon at %s: %w", d.host, err)
+	}
+	return conn.Close()
+}
+
+// Local reports whether the endpoint is a unix socket on this host.
+func (d *Daemon) Local() bool { return strings.HasPrefix(d.host, "unix://") }
 
 // Host is the daemon's endpoint, as resolved.
 func (d *Daemon) Host() string { return d.host }

@@ -4,9 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"net"
-	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,33 +16,12 @@ import (
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
-// fakeDaemon serves the three calls a Follower makes (ping, info, events)
-// as plain HTTP on a unix socket, as dockerd does. It returns the socket.
-func fakeDaemon(t *testing.T) string {
-	t.Helper()
-	socket := filepath.Join(t.TempDir(), "docker.sock")
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("/_ping", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("API-Version", "1.41")
-		w.Write([]byte("OK"))
-	})
-	mux.HandleFunc("/v1.41/info", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"Name":"fake"}`))
-	})
-	mux.HandleFunc("/v1.41/events", func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(`{"Type":"volume","Action":"create","timeNano":1}` + "\n"))
-		w.(http.Flusher).Flush()
-		<-r.Context().Done()
-	})
-	srv := httptest.NewUnstartedServer(mux)
-	srv.Listener = ln
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return socket
+// fakeSocket starts a fake daemon (see fakeDaemon) on a unix socket, with one
+// volume create in its ring, and returns the socket.
+func fakeSocket(t *testing.T) string {
+	fd := newFakeDaemon(t, 0, false)
+	fd.emit("volume")
+	return fd.addr
 }
 
 // connectAndRead does what plugin_open does with one daemon (ping, info,
@@ -62,10 +38,11 @@ func connectAndRead(t *testing.T, cfg DaemonConfig) (*Daemon, error) {
 	if err := d.Ping(ctx); err != nil {
 		return d, err
 	}
-	if _, err := d.Name(ctx); err != nil {
+	if _, _, err := d.Identify(ctx); err != nil {
 		return d, err
 	}
-	sub, err := d.Subscribe(ctx, StreamOptions{})
+	// From the start of the ring, which holds the fake's one event.
+	sub, err := d.Subscribe(ctx, StreamOptions{Since: time.Unix(1, 0)})
 	if err != nil {
 		return d, err
 	}
@@ -139,7 +116,7 @@ func TestTLSFromTheEnvironmentAsTheDockerCLI(t *testing.T) {
 // the whole connect (ping, info, events) works.
 func TestTLSOnlyOverTCP(t *testing.T) {
 	clearDockerEnv(t)
-	socket := fakeDaemon(t)
+	socket := fakeSocket(t)
 	certs := t.TempDir()
 	server, client := testdocker.GenerateTLS(t, certs, "127.0.0.1")
 	tlsHost := testdocker.StartTLSProxy(t, server, socket)
@@ -203,7 +180,7 @@ func TestStalledTLSHandshakeIsBounded(t *testing.T) {
 			do   func(ctx context.Context) error
 		}{
 			{"ping", d.Ping},
-			{"info", func(ctx context.Context) error { _, err := d.Name(ctx); return err }},
+			{"info", func(ctx context.Context) error { _, _, err := d.Identify(ctx); return err }},
 			{"subscribe", func(ctx context.Context) error {
 				sub, err := d.Subscribe(ctx, StreamOptions{})
 				if err == nil {
@@ -289,7 +266,7 @@ func TestTLSFromTheEnvironmentWithTheMachineDaemon(t *testing.T) {
 		if err := d.Ping(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := d.Name(ctx); err != nil {
+		if _, _, err := d.Identify(ctx); err != nil {
 			t.Fatal(err)
 		}
 		sub, err := d.Subscribe(ctx, StreamOptions{})

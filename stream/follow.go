@@ -2,7 +2,6 @@ package stream
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"hash/maphash"
 	"sync/atomic"
@@ -11,23 +10,29 @@ import (
 
 // FollowStats are one daemon's counters, updated by its Follower.
 type FollowStats struct {
-	Reconnects atomic.Uint64 // subscriptions made again after the stream ended
-	ResumeGaps atomic.Uint64 // resumes whose gap the daemon's ring may not have covered
-	Duplicates atomic.Uint64 // replayed events dropped because they were already queued
-	TooLarge   atomic.Uint64 // events above maxEventSize, skipped
-	Connected  atomic.Bool   // a subscription is open now
+	Reconnects     atomic.Uint64 // subscriptions made again after the stream ended
+	ResumeGaps     atomic.Uint64 // resumes that could not prove that no event was missed
+	ResumeFailures atomic.Uint64 // attempts that reached the endpoint but could not subscribe again
+	Duplicates     atomic.Uint64 // replayed events dropped because they were already queued
+	TooLarge       atomic.Uint64 // events above maxEventSize, skipped
+	Connected      atomic.Bool   // a subscription is open now
 }
 
-// FollowOptions tune how a Follower resumes.
+// FollowOptions tune how a Follower reconnects and resumes.
 type FollowOptions struct {
-	Filters      string        // the daemon's filters argument (JSON), "" for none
-	MinBackoff   time.Duration // first wait before reconnecting
-	MaxBackoff   time.Duration // cap of the doubling wait
-	ResumeWindow time.Duration // how far before the newest event a resume starts
+	Filters string // the daemon's filters argument (JSON), "" for none
+	// MinBackoff and MaxBackoff bound the doubling wait between probes of a
+	// remote (tcp) endpoint that is away, and between resumes that failed on
+	// an endpoint that accepts connections. A unix socket is probed every
+	// localProbeInterval instead.
+	MinBackoff   time.Duration
+	MaxBackoff   time.Duration
+	ResumeWindow time.Duration // how far before the last event a resume replays from
 	MaxEventSize int
 }
 
-// daemonRingSize is how many past events a daemon keeps for since= replays.
+// daemonRingSize is how many past events a daemon keeps for since= replays
+// (moby daemon/events/events.go: eventsLimit).
 const daemonRingSize = 256
 
 // recentSize bounds the keys remembered for de-duplication: well above the
@@ -35,11 +40,11 @@ const daemonRingSize = 256
 const recentSize = 4 * daemonRingSize
 
 // Follower keeps one daemon's events flowing into a queue across daemon
-// restarts, network cuts and EOFs: it reconnects with capped exponential
-// backoff and resumes with since= just before the newest event it queued,
-// dropping the replayed events it already queued, so that nothing is lost
-// within the daemon's ring and nothing is duplicated. It never gives up:
-// only ctx ends it.
+// restarts, network cuts and EOFs. When a stream ends it probes the endpoint
+// until it accepts connections again (see reconnect), then resumes on the
+// daemon's own clock from the last event it received (see resume), drops
+// what the daemon replays twice, and counts every resume whose replay
+// cannot prove that nothing was missed. It never gives up: only ctx ends it.
 type Follower struct {
 	daemon *Daemon
 	queue  *Queue
@@ -48,7 +53,13 @@ type Follower struct {
 	Stats  FollowStats
 
 	origin atomic.Pointer[Origin] // tags every queued line; renewed on connect
-	newest int64                  // greatest timeNano queued
+
+	// Owned by whoever subscribes: Subscribe, then Run's goroutine.
+	subscribed bool         // a subscription was made once
+	point      resumePoint  // where a resume takes the stream up again
+	check      *prefixCheck // verification of a resumed live stream, until settled
+	failures   failureLog
+
 	seed   maphash.Seed
 	recent map[eventKey]struct{}
 	order  [recentSize]eventKey // ring of recent keys, oldest evicted first
@@ -76,110 +87,98 @@ func NewFollower(d *Daemon, q *Queue, opts FollowOptions, warn func(string)) *Fo
 	return f
 }
 
-// connect pings the daemon and learns its name, which tags its events.
-func (f *Follower) connect(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
-	defer cancel()
+// connect pings the daemon, learns its name, which tags its events, and
+// reads its clock.
+func (f *Follower) connect(ctx context.Context) (time.Time, error) {
 	if err := f.daemon.Ping(ctx); err != nil {
-		return err
+		return time.Time{}, err
 	}
-	name, err := f.daemon.Name(ctx)
+	name, now, err := f.daemon.Identify(ctx)
 	if err != nil {
-		return err
+		return time.Time{}, err
 	}
 	if old := f.origin.Load(); old.Name != name {
 		f.origin.Store(&Origin{Host: f.daemon.Host(), Name: name})
 	}
-	return nil
+	return now, nil
 }
 
 // Subscribe makes the first subscription, from now on. plugin_open calls it
 // so that a daemon that is not there fails the open with a clear error.
 func (f *Follower) Subscribe(ctx context.Context) (*Subscription, error) {
-	if err := f.connect(ctx); err != nil {
+	now, err := f.connect(ctx)
+	if err != nil {
 		return nil, err
 	}
-	return f.daemon.Subscribe(ctx, StreamOptions{Filters: f.opts.Filters})
+	return f.subscribeFrom(ctx, now)
+}
+
+// subscribeFrom follows live from the daemon time now. since=now makes the
+// daemon replay what its ring holds from then on: moby's /events handler
+// (api/server/router/system/system_routes.go, getEvents) answers with its
+// headers before it subscribes (SubscribeToEvents), and what happens in
+// between would otherwise be lost.
+func (f *Follower) subscribeFrom(ctx context.Context, now time.Time) (*Subscription, error) {
+	sub, err := f.daemon.Subscribe(ctx, StreamOptions{Since: now, Filters: f.opts.Filters})
+	if err != nil {
+		return nil, err
+	}
+	f.subscribed = true
+	f.point = resumePoint{nano: now.UnixNano()}
+	return sub, nil
 }
 
 // Run pumps first, then every later subscription, until ctx is done.
 func (f *Follower) Run(ctx context.Context, first *Subscription) {
 	sub := first
-	backoff := f.opts.MinBackoff
 	for {
 		if sub != nil {
 			f.Stats.Connected.Store(true)
-			err := sub.Pump(f.offer, f.opts.MaxEventSize, f.countTooLarge)
+			err := sub.Pump(f.receive, f.opts.MaxEventSize, f.countTooLarge)
 			f.Stats.Connected.Store(false)
 			if ctx.Err() != nil {
 				return
 			}
 			f.warn(fmt.Sprintf("%v; reconnecting", err))
-			backoff = f.opts.MinBackoff
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(backoff):
 		}
 		var err error
-		sub, err = f.resume(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return
-			}
-			backoff = min(2*backoff, f.opts.MaxBackoff)
-			continue
+		if sub, err = f.reconnect(ctx); err != nil {
+			return // ctx done
 		}
 	}
-}
-
-// resume subscribes again. With events already queued, it first replays the
-// daemon's ring from just before the newest of them up to now (a finite
-// request), so that it can tell whether the ring covered the gap, then
-// follows live from that point on.
-func (f *Follower) resume(ctx context.Context) (*Subscription, error) {
-	if f.newest == 0 {
-		sub, err := f.Subscribe(ctx)
-		if err == nil {
-			f.Stats.Reconnects.Add(1)
-		}
-		return sub, err
-	}
-	since := time.Unix(0, f.newest).Add(-f.opts.ResumeWindow)
-	until := time.Now()
-	if err := f.connect(ctx); err != nil {
-		return nil, err
-	}
-	replay, err := f.daemon.Subscribe(ctx, StreamOptions{Since: since, Until: until, Filters: f.opts.Filters})
-	if err != nil {
-		return nil, err
-	}
-	// Counted before the replay flows, so that whoever sees a replayed event
-	// also sees the reconnect.
-	f.Stats.Reconnects.Add(1)
-	var replayed int
-	err = replay.Pump(func(line []byte) bool {
-		replayed++
-		return f.offer(line)
-	}, f.opts.MaxEventSize, f.countTooLarge)
-	if err != nil && !errors.Is(err, errStreamClosed) {
-		return nil, err
-	}
-	if replayed >= daemonRingSize {
-		f.Stats.ResumeGaps.Add(1)
-		f.warn(fmt.Sprintf("docker daemon at %s: the %d events replayed on resume fill the daemon's ring: events older than those may have been lost while disconnected", f.daemon.Host(), replayed))
-	}
-	return f.daemon.Subscribe(ctx, StreamOptions{Since: until, Filters: f.opts.Filters})
 }
 
 func (f *Follower) countTooLarge() { f.Stats.TooLarge.Add(1) }
 
-// offer queues line unless it is a replay of an event already queued.
+func (f *Follower) keyOf(line []byte) eventKey {
+	return eventKey{timeNano: TimeNano(line), hash: maphash.Bytes(f.seed, line)}
+}
+
+// receive takes one line of a live subscription: unless the replay before
+// it settled the line already, it becomes the resume point and is queued
+// unless already seen.
+func (f *Follower) receive(line []byte) bool {
+	key := f.keyOf(line)
+	if f.check != nil && f.settlePrefix(key) {
+		if f.seen(key) {
+			f.Stats.Duplicates.Add(1)
+		}
+		return false
+	}
+	f.point = resumePoint{key: key, nano: key.timeNano, keyed: true}
+	return f.deliver(line, key)
+}
+
+// seen reports whether key was queued recently.
+func (f *Follower) seen(key eventKey) bool {
+	_, ok := f.recent[key]
+	return ok
+}
+
+// deliver queues line unless it is a replay of an event already queued.
 // It reports whether the line is new.
-func (f *Follower) offer(line []byte) bool {
-	key := eventKey{timeNano: TimeNano(line), hash: maphash.Bytes(f.seed, line)}
-	if _, dup := f.recent[key]; dup {
+func (f *Follower) deliver(line []byte, key eventKey) bool {
+	if f.seen(key) {
 		f.Stats.Duplicates.Add(1)
 		return false
 	}
@@ -192,6 +191,5 @@ func (f *Follower) offer(line []byte) bool {
 	f.order[f.next] = key
 	f.next = (f.next + 1) % recentSize
 	f.recent[key] = struct{}{}
-	f.newest = max(f.newest, key.timeNano)
 	return true
 }
