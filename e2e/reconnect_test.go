@@ -87,8 +87,8 @@ func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 	}
 	// A restart empties the daemon's ring: no resume can prove that nothing
 	// was missed, and each counts exactly one gap.
-	if metrics["docker.resume_gaps"] != restarts {
-		t.Errorf("docker.resume_gaps = %d after %d restarts, want one per restart", metrics["docker.resume_gaps"], restarts)
+	if metrics["resume_gaps"] != restarts {
+		t.Errorf("docker.resume_gaps = %d after %d restarts, want one per restart", metrics["resume_gaps"], restarts)
 	}
 }
 
@@ -139,7 +139,7 @@ func TestReconnectAtOnceAfterLongOutage(t *testing.T) {
 	// Polled without pause: the figure, not a synchronisation.
 	var subscribed time.Duration
 	for end := back.Add(30 * time.Second); time.Now().Before(end); {
-		if metricsOf(s)["docker.daemons_connected"] == 1 {
+		if metricsOf(s)["daemons_connected"] == 1 {
 			subscribed = time.Since(back)
 			break
 		}
@@ -173,12 +173,12 @@ func TestReconnectAtOnceAfterLongOutage(t *testing.T) {
 	}
 	m := metricsOf(s)
 	t.Logf("daemon answering to plugin subscribed: %v (polled); %d volume creates in %v right after; lost %d, duplicated %d; reconnects %d, resume gaps %d",
-		subscribed.Round(time.Millisecond), volumes, burstTook.Round(time.Millisecond), lost, dup, m["docker.reconnects"], m["docker.resume_gaps"])
+		subscribed.Round(time.Millisecond), volumes, burstTook.Round(time.Millisecond), lost, dup, m["reconnects"], m["resume_gaps"])
 	if lost != 0 || dup != 0 {
 		t.Errorf("%d of %d volume creates lost, %d duplicated: the plugin did not resume before the daemon's ring overflowed", lost, volumes, dup)
 	}
-	if m["docker.resume_gaps"] != 1 {
-		t.Errorf("docker.resume_gaps = %d after one restart, want 1", m["docker.resume_gaps"])
+	if m["resume_gaps"] != 1 {
+		t.Errorf("docker.resume_gaps = %d after one restart, want 1", m["resume_gaps"])
 	}
 	if bad := c.errors(); len(bad) > 0 {
 		t.Errorf("next_batch failed: %q", bad)
