@@ -12,20 +12,19 @@ import (
 
 // config is the plugin's init_config, with defaults applied.
 type config struct {
-	FlushInterval   time.Duration // how long next_batch waits for a first event
-	BatchSize       int           // events per batch (slab slots)
-	EventSize       int           // bytes per slab slot; larger events still pass whole
-	MaxEventSize    int           // events beyond this are skipped and counted
-	QueueSize       int           // lines buffered between the readers and next_batch
-	Hosts           []string      // Docker endpoints; [""] = the docker CLI's resolution
-	APIVersion      string        // pin the API version; "" = negotiate
-	TLS             tlsConfig     // client certificates for tcp:// endpoints
-	Filters         string        // the daemon's filters argument (JSON), "" for none
-	AsyncExtraction bool          // the SDK's async extraction worker
-	ReconnectMin    time.Duration // first wait before reconnecting to a daemon
-	ReconnectMax    time.Duration // cap of the doubling reconnect wait
-	ResumeWindow    time.Duration // a resume replays from this long before the newest event
-	PprofAddr       string        // loopback address serving net/http/pprof, "" = off
+	FlushInterval time.Duration // how long next_batch waits for a first event
+	BatchSize     int           // events per batch (slab slots)
+	EventSize     int           // bytes per slab slot; larger events still pass whole
+	MaxEventSize  int           // events beyond this are skipped and counted
+	QueueSize     int           // lines buffered between the readers and next_batch
+	Hosts         []string      // Docker endpoints; [""] = the docker CLI's resolution
+	APIVersion    string        // pin the API version; "" = negotiate
+	TLS           tlsConfig     // client certificates for tcp:// endpoints
+	Filters       string        // the daemon's filters argument (JSON), "" for none
+	ReconnectMin  time.Duration // first wait before reconnecting to a daemon
+	ReconnectMax  time.Duration // cap of the doubling reconnect wait
+	ResumeWindow  time.Duration // a resume replays from this long before the newest event
+	PprofAddr     string        // loopback address serving net/http/pprof, "" = off
 }
 
 // tlsConfig names the files of a TLS client; their contents never appear in
@@ -76,7 +75,6 @@ const configSchema = `{
     "reconnectMin": {"type": "integer", "minimum": 1, "maximum": 600000, "description": "Milliseconds before the first reconnect to a daemon (default 100)"},
     "reconnectMax": {"type": "integer", "minimum": 1, "maximum": 600000, "description": "Cap of the doubling reconnect wait, milliseconds (default 5000)"},
     "resumeWindow": {"type": "integer", "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds before the newest event delivered, dropping duplicates (default 1000)"},
-    "asyncExtraction": {"type": "boolean", "description": "Use the SDK's asynchronous extraction worker (default false: measured slower)"},
     "pprofAddr": {"type": "string", "description": "Loopback address (e.g. 127.0.0.1:6060) serving net/http/pprof for profiling; empty = off"}
   }
 }`
@@ -151,7 +149,6 @@ func parseConfig(raw string) (config, error) {
 		keys.decode("host", "a string", &host),
 		keys.decode("hosts", "a list of strings", &hosts),
 		keys.decode("apiVersion", "a string", &cfg.APIVersion),
-		keys.decode("asyncExtraction", "a boolean", &cfg.AsyncExtraction),
 		keys.decode("pprofAddr", "a string", &cfg.PprofAddr),
 		keys.decode("filters", `an object of string lists, e.g. {"type":["container"]}`, &filters),
 		keys.decode("tls", `an object {"ca","cert","key": file paths, "verify": boolean}`, &tls),
