@@ -54,6 +54,10 @@ func fixtureWithBadLine(t *testing.T) (path string, events int) {
 // captureStderr redirects the process's fd 2 (which the plugin's own Go
 // runtime writes to) into a file until the returned function restores it
 // and returns what was written.
+// If the plugin crashes meanwhile (a member read past a framework's struct
+// faults on the guard page), the test binary exits with status 2 and no
+// output: the trace is in that file, which the crash leaves behind in the
+// test's TempDir.
 func captureStderr(t *testing.T) func() string {
 	t.Helper()
 	f, err := os.CreateTemp(t.TempDir(), "stderr")
