@@ -27,9 +27,10 @@ import (
 // Otherwise it does what the SDK's plugin_extract_fields_sync does
 // (pkg/sdk/symbols/extract/extract.go) with no value offsets: for each
 // field, clear res_len, bind the state's pooled request for the field ID to
-// the field, and run Extract; the first error (an unknown field ID included)
-// becomes the last error and fails the call. The SDK's asynchronous path is gone with it: measured, it
-// did not pay (BENCHMARKS.md, "Sync or async extraction").
+// the field, and run Extract; the first error (an unknown field ID
+// included) becomes the last error and fails the call. The SDK's
+// asynchronous path is gone with it: measured, it did not pay
+// (BENCHMARKS.md, "Sync or async extraction").
 //
 //export plugin_extract_fields
 func plugin_extract_fields(pState C.uintptr_t, evt *C.ss_plugin_event_input, in *C.ss_plugin_field_extract_input) C.ss_plugin_rc {
