@@ -13,21 +13,20 @@ import (
 
 // config is the plugin's init_config, with defaults applied.
 type config struct {
-	FlushInterval   time.Duration // how long next_batch waits for a first event
-	BatchSize       int           // events per batch (slab slots)
-	EventSize       int           // bytes per slab slot; larger events still pass whole
-	MaxEventSize    int           // events beyond this are skipped and counted
-	QueueSize       int           // lines buffered between the readers and next_batch
-	Hosts           []string      // Docker endpoints; [""] = the docker CLI's resolution
-	APIVersion      string        // pin the API version; "" = negotiate
-	TLS             tlsConfig     // client certificates for tcp:// endpoints
-	Filters         string        // the daemon's filters argument (JSON), "" for none
-	AsyncExtraction bool          // the SDK's async extraction worker
-	ReconnectMin    time.Duration // first wait between probes of a tcp daemon that is away, and after a failed resume
-	ReconnectMax    time.Duration // cap of those doubling waits (unix sockets are probed every 10 ms)
-	ResumeWindow    time.Duration // a resume replays from this long before the newest event
-	ConnectTimeout  time.Duration // bounds each dial, TLS handshake, ping, info and subscribe
-	PprofAddr       string        // loopback address serving net/http/pprof, "" = off
+	FlushInterval  time.Duration // how long next_batch waits for a first event
+	BatchSize      int           // events per batch (slab slots)
+	EventSize      int           // bytes per slab slot; larger events still pass whole
+	MaxEventSize   int           // events beyond this are skipped and counted
+	QueueSize      int           // lines buffered between the readers and next_batch
+	Hosts          []string      // Docker endpoints; [""] = the docker CLI's resolution
+	APIVersion     string        // pin the API version; "" = negotiate
+	TLS            tlsConfig     // client certificates for tcp:// endpoints
+	Filters        string        // the daemon's filters argument (JSON), "" for none
+	ReconnectMin   time.Duration // first wait between probes of a tcp daemon that is away, and after a failed resume
+	ReconnectMax   time.Duration // cap of those doubling waits (unix sockets are probed every 10 ms)
+	ResumeWindow   time.Duration // a resume replays from this long before the newest event
+	ConnectTimeout time.Duration // bounds each dial, TLS handshake, ping, info and subscribe
+	PprofAddr      string        // loopback address serving net/http/pprof, "" = off
 }
 
 // tlsConfig names the files of a TLS client; their contents never appear in
@@ -79,7 +78,7 @@ const configSchema = `{
     "host": {"type": ["string", "number", "boolean", "null"], "description": "Docker endpoint, e.g. unix:///var/run/docker.sock or tcp://host:2376 (default: DOCKER_HOST, then the local socket)"},
     "hosts": {"type": ["array", "null"], "items": {"type": ["string", "number", "boolean"]}, "description": "Several Docker endpoints streamed at once into one event stream (e.g. every node of a Swarm cluster); replaces host"},
     "apiVersion": {"type": ["string", "number", "null"], "description": "Docker API version to use, e.g. 1.41 (default: DOCKER_API_VERSION, else negotiated with the daemon); as a number, a one-digit minor means two digits: 1.4 is 1.40"},
-    "tls": {"type": ["object", "null"], "description": "TLS client for tcp:// endpoints: ca, cert, key (file paths), verify (default true) (default: DOCKER_CERT_PATH and DOCKER_TLS_VERIFY)", "properties": {
+    "tls": {"type": ["object", "null"], "description": "TLS client for tcp:// endpoints only: ca, cert, key (file paths), verify (default true); without it, TLS is on as the docker CLI has it (DOCKER_TLS_VERIFY or DOCKER_TLS, files from DOCKER_CERT_PATH)", "properties": {
       "ca": {"type": ["string", "number", "boolean", "null"], "description": "CA certificate file"},
       "cert": {"type": ["string", "number", "boolean", "null"], "description": "Client certificate file"},
       "key": {"type": ["string", "number", "boolean", "null"], "description": "Client key file"},
@@ -90,7 +89,6 @@ const configSchema = `{
     "reconnectMax": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Cap of the doubling wait between probes of a tcp endpoint whose daemon is away (the most a returning tcp daemon waits for the plugin) and between failed resumes, milliseconds (default 1000)"},
     "connectTimeout": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Milliseconds each step of reaching a daemon may take (dial and TLS handshake, ping, info, the events request up to its response headers) before it fails; plugin_open waits at most this long for the daemons (default 3000)"},
     "resumeWindow": {"type": ["integer", "null"], "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds (daemon clock) before the last event received, dropping duplicates (default 1000)"},
-    "asyncExtraction": {"type": ["boolean", "null"], "description": "Use the SDK's asynchronous extraction worker (default false: measured slower)"},
     "pprofAddr": {"type": ["string", "number", "boolean", "null"], "description": "Loopback address (e.g. 127.0.0.1:6060) serving net/http/pprof for profiling; empty = off"}
   }
 }`
@@ -99,7 +97,7 @@ const configSchema = `{
 // deprecated alias, in the order suggestions prefer.
 var configKeyNames = []string{
 	"host", "hosts", "apiVersion", "tls", "filters", "flushInterval", "batchSize", "eventSize",
-	"maxEventSize", "queueSize", "reconnectMin", "reconnectMax", "connectTimeout", "resumeWindow", "asyncExtraction", "pprofAddr",
+	"maxEventSize", "queueSize", "reconnectMin", "reconnectMax", "connectTimeout", "resumeWindow", "pprofAddr",
 }
 
 // tlsKeyNames are the properties of configSchema's tls object.
@@ -176,7 +174,6 @@ func (cfg *config) apply(keys configKeys, warnings *[]string) error {
 		keys.text("host", &hostName),
 		hostsErr,
 		keys.apiVersion(&cfg.APIVersion),
-		keys.boolean("asyncExtraction", &cfg.AsyncExtraction),
 		keys.text("pprofAddr", &cfg.PprofAddr),
 		filtersErr,
 		tlsErr,

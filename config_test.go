@@ -24,13 +24,13 @@ func TestConfigDefaults(t *testing.T) {
 }
 
 func TestConfigValues(t *testing.T) {
-	cfg, warnings, err := parseConfig(`{"flushInterval": 5, "batchSize": 64, "eventSize": 4096, "maxEventSize": 8192, "queueSize": 10, "host": "tcp://127.0.0.1:2376", "apiVersion": "1.41", "asyncExtraction": true}`)
+	cfg, warnings, err := parseConfig(`{"flushInterval": 5, "batchSize": 64, "eventSize": 4096, "maxEventSize": 8192, "queueSize": 10, "host": "tcp://127.0.0.1:2376", "apiVersion": "1.41"}`)
 	if err != nil || len(warnings) > 0 {
 		t.Fatal(err, warnings)
 	}
 	want := defaultConfig()
 	want.FlushInterval, want.BatchSize, want.EventSize, want.MaxEventSize, want.QueueSize = 5*time.Millisecond, 64, 4096, 8192, 10
-	want.Hosts, want.APIVersion, want.AsyncExtraction = []string{"tcp://127.0.0.1:2376"}, "1.41", true
+	want.Hosts, want.APIVersion = []string{"tcp://127.0.0.1:2376"}, "1.41"
 	if !reflect.DeepEqual(cfg, want) {
 		t.Errorf("got %+v, want %+v", cfg, want)
 	}
@@ -46,7 +46,6 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		`{"queueSize": true}`:                        "queueSize",
 		`{"host": {"a": 1}}`:                         "host",
 		`{"apiVersion": []}`:                         "apiVersion",
-		`{"asyncExtraction": "yes"}`:                 "asyncExtraction",
 		`{"eventSize": 65536, "maxEventSize": 2048}`: "maxEventSize",
 	} {
 		_, _, err := parseConfig(raw)

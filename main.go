@@ -26,7 +26,7 @@ func init() {
 	info.SetContact(pluginContact)
 	info.SetVersion(pluginVersion)
 	info.SetEventSource(pluginEventSource)
-	info.SetRequiredAPIVersion(requiredAPIVersion)
+	setRequiredAPIVersion(requiredAPIVersion) // not info.SetRequiredAPIVersion: see apiversion.go
 	fields.SetFields(fieldTable[:])
 	initschema.SetInitSchema(&sdk.SchemaInfo{Schema: configSchema})
 	open.SetOnOpen(openInstance)

@@ -43,7 +43,6 @@ func (p *pluginState) open(params string) (sdk.InstanceState, error) {
 	}
 	inst.owner = &p.instances
 	p.instances.add(inst)
-	p.async.start(p)
 	return inst, nil
 }
 

@@ -24,7 +24,6 @@ type pluginState struct {
 
 	instances openInstances // open instances, for metrics
 	pprof     *pprofServer  // nil unless pprofAddr is set
-	async     asyncExtraction
 
 	cache       *decodedEvent // the last event decoded for extraction
 	enums       enumValues    // values of small-set fields, boxed once
@@ -74,7 +73,6 @@ func openInstance(params string) (sdk.InstanceState, error) {
 func (p *pluginState) Destroy() {
 	openTarget.CompareAndSwap(p, nil)
 	p.instances.stopAll()
-	p.async.stop()
 	if p.pprof != nil {
 		p.pprof.Close()
 	}

@@ -3,8 +3,6 @@ package main
 // Each import below brings the C symbols of one capability; the plugin
 // implements the interfaces they call (see state.go, batch.go, extract.go).
 import (
-	// plugin_extract_fields (sync, and async when extract.StartAsync is used)
-	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/extract"
 	// plugin_event_to_string (evt.plugininfo)
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/evtstr"
 	// plugin_get_fields
@@ -15,6 +13,7 @@ import (
 	// plugin_get_extract_event_types
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/info"
 	// plugin_init, plugin_destroy: exported by init.go
+	// plugin_extract_fields: exported by extract_symbol.go
 	// plugin_get_init_schema
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/initschema"
 	// plugin_get_last_error

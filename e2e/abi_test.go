@@ -67,9 +67,7 @@ func TestInitSchema(t *testing.T) {
 		t.Fatal("no init schema")
 	}
 	var s struct {
-		Properties map[string]struct {
-			Type string `json:"type"`
-		} `json:"properties"`
+		Properties map[string]json.RawMessage `json:"properties"`
 	}
 	if err := json.Unmarshal([]byte(schema), &s); err != nil {
 		t.Fatalf("schema is not JSON: %v", err)
@@ -96,7 +94,7 @@ func TestInitRejectsBadConfigNamingTheKey(t *testing.T) {
 		}
 	}
 	// Unknown keys are tolerated, empty config is all defaults.
-	for _, config := range []string{"", "{}", `{"someFutureKey":1}`} {
+	for _, config := range []string{"", "{}", "null", `{"someFutureKey":1}`, `{"apiVersion":1.41,"flushinterval":30}`} {
 		s, err := plugin.Init(config)
 		if err != nil {
 			t.Errorf("plugin_init(%q): %v", config, err)

@@ -203,17 +203,3 @@ func mustAbs(t testing.TB, path string) string {
 	}
 	return abs
 }
-
-// The SDK's async extraction (asyncExtraction) must give the same values as
-// the synchronous path.
-func TestReplayWithAsyncExtraction(t *testing.T) {
-	lines := fixtureLines(t)
-	s := initPlugin(t, `{"asyncExtraction":true}`)
-	got := readAll(t, openPlugin(t, s, "file://"+mustAbs(t, fixturePath)), 256)
-	if len(got) != len(lines) {
-		t.Fatalf("delivered %d events, want %d", len(got), len(lines))
-	}
-	for i, d := range got {
-		checkFields(t, s, d.evt, lines[i])
-	}
-}
