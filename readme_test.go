@@ -84,3 +84,36 @@ func configTable(t *testing.T) string {
 	}
 	return b.String()
 }
+
+// TestReadmeMetricsMatchTheCode checks that README.md documents every
+// metric plugin_get_metrics serves, in its order and kind, and no other.
+func TestReadmeMetricsMatchTheCode(t *testing.T) {
+	raw, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	readme := string(raw)
+	i := strings.Index(readme, "<!-- metrics table: checked by TestReadmeMetricsMatchTheCode -->\n")
+	if i < 0 {
+		t.Fatal("README.md lacks the metrics table marker")
+	}
+	var documented []string
+	for _, line := range strings.Split(readme[i:], "\n")[3:] {
+		if !strings.HasPrefix(line, "| `") {
+			break
+		}
+		cells := strings.Split(line, " | ")
+		documented = append(documented, strings.Trim(cells[0], "| `")+" "+cells[1])
+	}
+	var served []string
+	for _, def := range metricDefs {
+		kind := "gauge"
+		if def.monotonic {
+			kind = "counter"
+		}
+		served = append(served, def.name+" "+kind)
+	}
+	if strings.Join(documented, ", ") != strings.Join(served, ", ") {
+		t.Errorf("README.md documents the metrics\n  %s\nplugin_get_metrics serves\n  %s", strings.Join(documented, ", "), strings.Join(served, ", "))
+	}
+}
