@@ -4,7 +4,7 @@ GO ?= go
 NAME := docker
 OUTPUT := lib$(NAME).so
 PLUGIN_DIR ?= /usr/share/falco/plugins
-GOFLAGS_TEST ?= -count=1
+GOFLAGS_TEST ?= -count=1 -timeout 25m
 # json-iterator's sloppy skipping skips objects without allocating a string
 # per key; the event decoder skips the attributes object of every event.
 # (internal/plugintest.BuildTags must say the same.)
