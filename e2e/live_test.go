@@ -1,8 +1,12 @@
 package e2e
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +44,7 @@ func (e liveEvent) num(name string) (uint64, bool) {
 // collectLive reads the instance until stop reports the last expected event
 // or the deadline passes, extracting checked fields from each event as it
 // arrives (its memory is only valid until the next batch).
-func collectLive(t *testing.T, s *host.State, inst *host.Instance, deadline time.Duration, stop func(liveEvent) bool) []liveEvent {
+func collectLive(t *testing.T, s *host.State, inst *host.Instance, deadline time.Duration, stop func(liveEvent) bool, check func(evt *host.Event, data string)) []liveEvent {
 	t.Helper()
 	table := fields(t)
 	var out []liveEvent
@@ -61,32 +65,66 @@ func collectLive(t *testing.T, s *host.State, inst *host.Instance, deadline time
 		f := table["docker.attributes"].Field
 		f.ArgKey, f.ArgPresent = "destination", true
 		ev.fields["destination"], _ = s.ExtractOne(evt, f)
+		if check != nil {
+			check(evt, data)
+		}
 		out = append(out, ev)
 		return stop(ev)
 	})
 	return out
 }
 
-// TestLiveDaemonEvents drives the machine's Docker daemon and checks that
-// the plugin delivers, in order, with their fields and timestamps, the
-// events of a container that exits non-zero, an exec, a kill, a volume mount
-// and a network connect.
+// TestLiveDaemonEvents drives the machine's Docker daemon (20.10, API
+// v1.41 here) and checks that the plugin delivers, in order, with their
+// fields and timestamps, the events of a container that exits non-zero, an
+// exec, a kill, a volume mount, a network connect and an image tag.
 func TestLiveDaemonEvents(t *testing.T) {
 	testdocker.Require(t)
 	d := testdocker.Docker{}
+	api := d.Run(t, "version", "--format", "{{.Server.APIVersion}}")
+	runLiveScenario(t, d, "", "/var/run/docker.sock", api)
+}
+
+// liveRun is what runLiveScenario saw: the delivered events about the
+// scenario's objects and the daemon's own record of them.
+type liveRun struct {
+	mine   []liveEvent
+	record []string // the daemon's lines for the same events, in its order
+	start  uint64   // ns, when the scenario started
+	end    uint64   // ns, when its last event was delivered
+}
+
+// runLiveScenario runs the scenario on the daemon d reaches at socket,
+// with the plugin following it at pluginHost ("" for the default endpoint),
+// and checks the delivered events: every field of every event against the
+// oracle, the events about the scenario's objects byte for byte against the
+// daemon's own record (GET /events at recordAPI over a since/until window),
+// and the scenario's steps in order.
+func runLiveScenario(t *testing.T, d testdocker.Docker, pluginHost, socket, recordAPI string) liveRun {
+	t.Helper()
 	img := testdocker.Image(t, d)
 	suffix := fmt.Sprintf("%d", time.Now().UnixNano()%1e9)
-	vol, net, c1, c2 := "e2e-vol-"+suffix, "e2e-net-"+suffix, "e2e-exit-"+suffix, "e2e-kill-"+suffix
+	vol, net, c1, c2, tag := "e2e-vol-"+suffix, "e2e-net-"+suffix, "e2e-exit-"+suffix, "e2e-kill-"+suffix, "e2e-tag:"+suffix
 	t.Cleanup(func() {
 		d.Try("rm", "-f", c1, c2)
 		d.Try("network", "rm", net)
 		d.Try("volume", "rm", vol)
+		d.Try("rmi", tag) // its untag event names the image by ID only
 	})
+	wantHost := pluginHost
+	config := `{"flushInterval":10,"batchSize":16}`
+	if pluginHost == "" {
+		wantHost = "unix:///var/run/docker.sock"
+	} else {
+		config = fmt.Sprintf(`{"flushInterval":10,"batchSize":16,"hosts":[%q]}`, pluginHost)
+	}
+	daemonName := d.Run(t, "info", "--format", "{{.Name}}")
 
-	s := initPlugin(t, `{"flushInterval":10,"batchSize":16}`)
+	s := initPlugin(t, config)
 	inst := openPlugin(t, s, "")
 	start := uint64(time.Now().UnixNano())
 
+	d.Run(t, "tag", img, tag)
 	d.Run(t, "volume", "create", vol)
 	d.Run(t, "network", "create", net)
 	if _, err := d.Try("run", "--name", c1, "-v", vol+":/data", "--network", net, img, "/bin/tool", "exit", "3"); testdocker.ExitCode(err) != 3 {
@@ -103,6 +141,15 @@ func TestLiveDaemonEvents(t *testing.T) {
 
 	events := collectLive(t, s, inst, 60*time.Second, func(e liveEvent) bool {
 		return e.str("docker.type") == "volume" && e.str("docker.action") == "destroy" && e.str("docker.actor.id") == vol
+	}, func(evt *host.Event, data string) {
+		// Every field of every event, as the oracle computes it from the
+		// delivered line, and the daemon it came from.
+		want, err := expected(data)
+		if err != nil {
+			t.Fatalf("oracle cannot decode %s: %v", data, err)
+		}
+		want["docker.host"], want["docker.daemon.name"] = wantHost, daemonName
+		checkFieldsWant(t, s, evt, data, want)
 	})
 	end := uint64(time.Now().UnixNano())
 
@@ -114,13 +161,13 @@ func TestLiveDaemonEvents(t *testing.T) {
 			ids[name] = e.str("docker.actor.id")
 		}
 		ctr := e.str("docker.attributes.container")
-		if name == c1 || name == c2 || name == net || e.str("docker.actor.id") == vol ||
+		if name == c1 || name == c2 || name == net || name == tag || e.str("docker.actor.id") == vol ||
 			(ctr != "<NA>" && (ctr == ids[c1] || ctr == ids[c2])) {
 			mine = append(mine, e)
 		}
 	}
 	for i, e := range mine {
-		// The timestamp Falco gets is the event's timeNano, exact.
+		// The timestamp Falco gets is the event's timeNano.
 		var wire struct {
 			TimeNano uint64 `json:"timeNano"`
 		}
@@ -130,24 +177,30 @@ func TestLiveDaemonEvents(t *testing.T) {
 		if e.ts != wire.TimeNano || e.ts < start-uint64(time.Second) || e.ts > end {
 			t.Errorf("event %d: timestamp %d, timeNano %d, test ran %d..%d", i, e.ts, wire.TimeNano, start, end)
 		}
-		if ft, _ := e.num("docker.time"); ft != e.ts {
-			t.Errorf("event %d: docker.time %d != timestamp %d", i, ft, e.ts)
-		}
 	}
-	// Delivered in the daemon's own order, none missing, none added: ask the
-	// daemon for the same window and compare (timeNano is not monotonic
-	// across objects: concurrent operations interleave).
-	if got, want := keysOf(t, mine), daemonEvents(t, d, start, end, func(line string) bool {
+	// Delivered in the daemon's own order, none missing, none added, each
+	// the daemon's bytes (and so its exact timeNano): ask the daemon for the
+	// same window at the same API version and compare. (timeNano is not
+	// monotonic across objects: concurrent operations interleave.)
+	record := daemonRecord(t, socket, recordAPI, start-uint64(time.Second), end, func(line string) bool {
 		return strings.Contains(line, suffix) || (ids[c1] != "" && strings.Contains(line, ids[c1])) || (ids[c2] != "" && strings.Contains(line, ids[c2]))
-	}); strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Errorf("delivered events differ from the daemon's own record:\n got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	})
+	var got []string
+	for _, e := range mine {
+		got = append(got, e.data)
+	}
+	if strings.Join(got, "\n") != strings.Join(record, "\n") {
+		t.Errorf("delivered events differ from the daemon's own record at API v%s:\n got:\n%s\nwant:\n%s", recordAPI, strings.Join(got, "\n"), strings.Join(record, "\n"))
 	}
 
-	// Each step must appear, in this order, with its fields.
+	// Each step must appear, in this order, with its fields; steps marked
+	// unordered may swap with their unordered neighbours (Docker 29 mounts
+	// the volume before it connects the network, 20.10 the other way).
 	type step struct {
 		desc  string
 		match func(liveEvent) bool
 	}
+	unordered := map[string]bool{"network connect c1": true, "volume mount c1 at /data": true}
 	is := func(typ, action, name string) func(liveEvent) bool {
 		return func(e liveEvent) bool {
 			return e.str("docker.type") == typ && e.str("docker.action") == action && e.str("docker.attributes.name") == name
@@ -159,6 +212,7 @@ func TestLiveDaemonEvents(t *testing.T) {
 		}
 	}
 	steps := []step{
+		{"image tag", is("image", "tag", tag)},
 		{"volume create", func(e liveEvent) bool {
 			return e.str("docker.type") == "volume" && e.str("docker.action") == "create" && e.str("docker.actor.id") == vol
 		}},
@@ -200,9 +254,18 @@ func TestLiveDaemonEvents(t *testing.T) {
 			return e.str("docker.type") == "volume" && e.str("docker.action") == "destroy" && e.str("docker.actor.id") == vol
 		}},
 	}
-	next := 0
+	next := 0 // steps before next are done
+	done := make([]bool, len(steps))
 	for _, e := range mine {
-		if next < len(steps) && steps[next].match(e) {
+		// The candidates: the next step, and the unordered ones right after
+		// it when it is unordered too.
+		for i := next; i < len(steps) && (i == next || (unordered[steps[next].desc] && unordered[steps[i].desc])); i++ {
+			if !done[i] && steps[i].match(e) {
+				done[i] = true
+				break
+			}
+		}
+		for next < len(steps) && done[next] {
 			next++
 		}
 	}
@@ -213,18 +276,58 @@ func TestLiveDaemonEvents(t *testing.T) {
 		}
 		t.Fatalf("step %q not delivered in order; events seen:\n%s", steps[next].desc, strings.Join(seen, "\n"))
 	}
-	// Every live event names its daemon; container events carry the
-	// deprecated keys (or their derivation).
-	daemonName := d.Run(t, "info", "--format", "{{.Name}}")
+	// Container and image events carry the deprecated keys, as sent or
+	// derived (API v1.52 on).
 	for _, e := range mine {
-		if e.str("docker.host") != "unix:///var/run/docker.sock" || e.str("docker.daemon.name") != daemonName {
-			t.Errorf("docker.host %q, docker.daemon.name %q, want the local socket and %q", e.str("docker.host"), e.str("docker.daemon.name"), daemonName)
-		}
-		if e.str("docker.type") == "container" && (e.str("docker.status") != e.str("docker.action") || e.str("docker.id") != e.str("docker.actor.id") || e.str("docker.from") != img) {
-			t.Errorf("container event without status/id/from: %s", e.data)
+		switch e.str("docker.type") {
+		case "container":
+			if e.str("docker.status") != e.str("docker.action") || e.str("docker.id") != e.str("docker.actor.id") || e.str("docker.from") != img {
+				t.Errorf("container event without status/id/from: %s", e.data)
+			}
+		case "image":
+			if e.str("docker.status") != e.str("docker.action") || e.str("docker.id") != e.str("docker.actor.id") {
+				t.Errorf("image event without status/id: %s", e.data)
+			}
 		}
 	}
 	t.Logf("live: %d events delivered, %d about the test's objects, all %d steps in order", len(events), len(mine), len(steps))
+	return liveRun{mine: mine, record: record, start: start, end: end}
+}
+
+// daemonRecord asks the daemon on socket for its events between start and
+// end (ns) at API version api, and returns the lines keep() selects, as the
+// daemon sent them, in its order.
+func daemonRecord(t testing.TB, socket, api string, start, end uint64, keep func(string) bool) []string {
+	t.Helper()
+	var record []string
+	for _, line := range strings.Split(string(daemonGet(t, socket, fmt.Sprintf("/v%s/events?since=%s&until=%s", api, unixArg(start), unixArg(end)))), "\n") {
+		if line != "" && keep(line) {
+			record = append(record, line)
+		}
+	}
+	return record
+}
+
+// daemonGet GETs path from the daemon API on socket.
+func daemonGet(t testing.TB, socket, path string) []byte {
+	t.Helper()
+	hc := &http.Client{
+		Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return (&net.Dialer{}).DialContext(ctx, "unix", socket)
+		}},
+		Timeout: 30 * time.Second,
+	}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get("http://docker" + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s %v: %s", path, resp.Status, err, body)
+	}
+	return body
 }
 
 // eventKey identifies an event for comparisons: time, type, action, actor.
@@ -249,7 +352,7 @@ func keysOf(t testing.TB, events []liveEvent) []string {
 }
 
 // daemonEvents asks the daemon for its events between start and end (ns)
-// that keep() selects, in the daemon's order.
+// that keep() selects, in the daemon's order, through the docker CLI.
 func daemonEvents(t testing.TB, d testdocker.Docker, start, end uint64, keep func(string) bool) []string {
 	t.Helper()
 	out := d.Run(t, "events", "--since", unixArg(start-uint64(time.Second)), "--until", unixArg(end), "--format", "{{json .}}")

@@ -110,7 +110,7 @@ func TestRecordFixture(t *testing.T) {
 
 	events := collectLive(t, s, inst, 120*time.Second, func(e liveEvent) bool {
 		return e.str("docker.type") == "volume" && e.str("docker.action") == "destroy" && e.str("docker.actor.id") == "fixture-end"
-	})
+	}, nil)
 	var b strings.Builder
 	for _, e := range events {
 		b.WriteString(e.data) // the JSON only: a replay has no origin trailer

@@ -9,9 +9,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
+	"github.com/docker/docker/api/types/versions"
 	"github.com/docker/docker/client"
 )
 
@@ -36,7 +38,23 @@ type Daemon struct {
 	http           *http.Client
 	basePath       string
 	connectTimeout time.Duration
+	// pinnedAPI: apiVersion or DOCKER_API_VERSION chose the API version.
+	pinnedAPI bool
+	// eventsAPI is the API version of GET /events, set by Ping (the
+	// follower's goroutine pings before each subscription).
+	eventsAPI string
 }
+
+// newestEventsAPI is the newest Docker API version whose events the plugin
+// understands: from v1.52 (Docker 29) the daemon leaves out status, id and
+// from, which decode.go derives; v1.52 to v1.56 (Docker 29.8, measured) send
+// the same keys. Below v1.52 a Docker 29 daemon re-encodes container and
+// image events through a map and rounds timeNano through a float64
+// (moby/moby daemon/server/router/system/system_routes.go: getEvents,
+// backFillLegacy), so talking to each daemon at its own version, up to this
+// one, is what keeps their timestamps exact. A newer version is adopted only
+// once its events are checked.
+const newestEventsAPI = "1.56"
 
 // NewDaemon prepares a client for cfg. It does not contact the daemon.
 func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
@@ -95,6 +113,8 @@ func NewDaemon(cfg DaemonConfig) (*Daemon, error) {
 		http:           &http.Client{Transport: transport},
 		basePath:       hostURL.Path,
 		connectTimeout: timeout,
+		// As the client's WithVersion/WithVersionFromEnv above pin it.
+		pinnedAPI: cfg.APIVersion != "" || os.Getenv(client.EnvOverrideAPIVersion) != "",
 	}, nil
 }
 
@@ -148,7 +168,11 @@ func (d *Daemon) Close() error {
 	return d.cli.Close()
 }
 
-// Ping checks that the daemon answers and settles the API version.
+// Ping checks that the daemon answers and settles the API versions: the
+// client's own (capped by the client library) for its requests, and the
+// events one: the daemon's own, up to newestEventsAPI, unless pinned. It is
+// settled again on every ping, so a daemon upgraded behind a reconnect is
+// then followed at its new version.
 func (d *Daemon) Ping(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, d.connectTimeout)
 	defer cancel()
@@ -157,7 +181,32 @@ func (d *Daemon) Ping(ctx context.Context) error {
 		return fmt.Errorf("docker daemon at %s: %w", d.host, timeoutError(err, d.connectTimeout))
 	}
 	d.cli.NegotiateAPIVersionPing(ping)
+	d.eventsAPI = eventsAPIVersion(ping.APIVersion, d.cli.ClientVersion(), d.pinnedAPI)
 	return nil
+}
+
+// eventsAPIVersion picks the API version of GET /events from the daemon's
+// (the API-Version header of its ping) and the client's.
+func eventsAPIVersion(daemon, clientVersion string, pinned bool) string {
+	switch {
+	case pinned || daemon == "":
+		// A pinned version is the user's; a daemon that does not say its
+		// version predates API v1.25: the client's fallback.
+		return clientVersion
+	case versions.LessThan(daemon, newestEventsAPI):
+		return daemon
+	default:
+		return newestEventsAPI
+	}
+}
+
+// EventsAPIVersion is the API version the next subscription will use
+// (settled by Ping).
+func (d *Daemon) EventsAPIVersion() string {
+	if d.eventsAPI == "" {
+		return d.cli.ClientVersion()
+	}
+	return d.eventsAPI
 }
 
 // StreamOptions narrow the events asked of the daemon.
@@ -191,7 +240,7 @@ func (d *Daemon) Subscribe(ctx context.Context, opts StreamOptions) (*Subscripti
 	u := url.URL{
 		Scheme:   "http", // the dialer already speaks TLS where configured
 		Host:     client.DummyHost,
-		Path:     strings.TrimSuffix(d.basePath, "/") + "/v" + strings.TrimPrefix(d.cli.ClientVersion(), "v") + "/events",
+		Path:     strings.TrimSuffix(d.basePath, "/") + "/v" + strings.TrimPrefix(d.EventsAPIVersion(), "v") + "/events",
 		RawQuery: query.Encode(),
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)

@@ -58,6 +58,11 @@ type DaemonOptions struct {
 	TLS *TLSFiles
 	// ExtraArgs are appended to the dockerd command line.
 	ExtraArgs []string
+	// Binary is the dockerd to run; "" is the one on PATH. Docker29 sets it.
+	Binary string
+	// Config is the content of the daemon's config file; nil writes one
+	// that gives the daemon its own trust key (a key Docker 29 rejects).
+	Config map[string]any
 }
 
 // Daemon is a private dockerd started by StartDaemon in its own network
@@ -106,7 +111,11 @@ var (
 func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 	t.Helper()
 	Require(t)
-	for _, bin := range []string{"dockerd", "ip", "nsenter"} {
+	dockerd := "dockerd"
+	if opts.Binary != "" {
+		dockerd = opts.Binary
+	}
+	for _, bin := range []string{dockerd, "ip", "nsenter"} {
 		if _, err := exec.LookPath(bin); err != nil {
 			t.Skipf("testdocker: %s not found on PATH", bin)
 		}
@@ -145,7 +154,11 @@ func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 	// /etc/docker/daemon.json; an own trust key (a config-file-only
 	// setting), or the daemon would share /etc/docker/key.json (and so its
 	// ID) with the machine's daemon.
-	cfg, _ := json.Marshal(map[string]any{"deprecated-key-path": filepath.Join(root, "key.json")})
+	config := opts.Config
+	if config == nil {
+		config = map[string]any{"deprecated-key-path": filepath.Join(root, "key.json")}
+	}
+	cfg, _ := json.Marshal(config)
 	if err := os.WriteFile(filepath.Join(root, "daemon.json"), cfg, 0o644); err != nil {
 		t.Fatalf("testdocker.StartDaemon: %v", err)
 	}
@@ -337,7 +350,11 @@ func (d *Daemon) start() error {
 	clearStaleContainerdPidfile(d.Root)
 
 	var cmd *exec.Cmd
-	nsArgs := append([]string{"--net=" + netnsPath(d.NetNS), "dockerd"}, d.args()...)
+	dockerd := "dockerd"
+	if d.opts.Binary != "" {
+		dockerd = d.opts.Binary
+	}
+	nsArgs := append([]string{"--net=" + netnsPath(d.NetNS), dockerd}, d.args()...)
 	if d.opts.TCPAddr != "" {
 		if d.tcpFile == nil {
 			l, err := net.Listen("tcp", d.opts.TCPAddr)
