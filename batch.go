@@ -64,7 +64,7 @@ func newInstance(cfg config, queueSize int) (*instance, error) {
 		cfg:     cfg,
 		events:  regular,
 		regular: regular,
-		queue:   stream.NewQueue(queueSize),
+		queue:   stream.NewQueue(queueSize, int64(cfg.QueueBytes)),
 		ctx:     ctx,
 		cancel:  cancel,
 		timer:   timer,

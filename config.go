@@ -18,6 +18,7 @@ type config struct {
 	EventSize       int           // bytes per slab slot; larger events still pass whole
 	MaxEventSize    int           // events beyond this are skipped and counted
 	QueueSize       int           // lines buffered between the readers and next_batch
+	QueueBytes      int           // bytes those lines may hold together (one larger line passes alone)
 	Hosts           []string      // Docker endpoints; [""] = the docker CLI's resolution
 	APIVersion      string        // pin the API version; "" = negotiate
 	TLS             tlsConfig     // client certificates for tcp:// endpoints
@@ -45,6 +46,7 @@ func defaultConfig() config {
 		EventSize:     64 << 10,
 		MaxEventSize:  64 << 20,
 		QueueSize:     4096,
+		QueueBytes:    defaultQueueBytes,
 		Hosts:         []string{""},
 		ReconnectMin:  100 * time.Millisecond,
 		ReconnectMax:  time.Second,
@@ -53,6 +55,14 @@ func defaultConfig() config {
 		ConnectTimeout: stream.DefaultConnectTimeout,
 	}
 }
+
+// defaultQueueBytes bounds the queue's memory. Docker events are ~370 B at
+// the median and ~700 B at p95, so 4096 lines (queueSize) of ordinary events
+// hold under 3 MiB with their overhead and the line bound binds first; 8 MiB
+// binds only for larger events: ~1600 labelled containers' 5 KB events
+// (more than the 1024 events a daemon buffers for a subscriber before it
+// drops it), ~120 events with a 64 KB label, instead of 4096 x maxEventSize.
+const defaultQueueBytes = 8 << 20
 
 // configSchema is returned by plugin_get_init_schema; libsinsp validates
 // init_config against it (valijson, draft-04) before plugin_init, and
@@ -76,6 +86,7 @@ const configSchema = `{
     "eventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 67108864, "description": "Bytes reserved per event in the batch; larger events are still delivered whole (default 65536)"},
     "maxEventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 1073741824, "description": "Events larger than this are skipped and counted (default 67108864)"},
     "queueSize": {"type": ["integer", "null"], "minimum": 1, "maximum": 1048576, "description": "Events buffered between the Docker readers and Falco; beyond it events are counted as overflow (default 4096)"},
+    "queueBytes": {"type": ["integer", "null"], "minimum": 65536, "maximum": 4294967296, "description": "Bytes the buffered events may hold together; beyond it events are counted as overflow, like a full queue; an event larger than this passes alone (default 8388608: 4096 events of p95 size fit with room to spare, ~1600 labelled containers' 5 KB events)"},
     "host": {"type": ["string", "number", "boolean", "null"], "description": "Docker endpoint, e.g. unix:///var/run/docker.sock or tcp://host:2376 (default: DOCKER_HOST, then the local socket)"},
     "hosts": {"type": ["array", "null"], "items": {"type": ["string", "number", "boolean"]}, "description": "Several Docker endpoints streamed at once into one event stream (e.g. every node of a Swarm cluster); replaces host"},
     "apiVersion": {"type": ["string", "number", "null"], "description": "Docker API version to use, e.g. 1.41 (default: DOCKER_API_VERSION, else negotiated with the daemon); as a number, a one-digit minor means two digits: 1.4 is 1.40"},
@@ -99,7 +110,7 @@ const configSchema = `{
 // deprecated alias, in the order suggestions prefer.
 var configKeyNames = []string{
 	"host", "hosts", "apiVersion", "tls", "filters", "flushInterval", "batchSize", "eventSize",
-	"maxEventSize", "queueSize", "reconnectMin", "reconnectMax", "connectTimeout", "resumeWindow", "asyncExtraction", "pprofAddr",
+	"maxEventSize", "queueSize", "queueBytes", "reconnectMin", "reconnectMax", "connectTimeout", "resumeWindow", "asyncExtraction", "pprofAddr",
 }
 
 // tlsKeyNames are the properties of configSchema's tls object.
@@ -169,6 +180,7 @@ func (cfg *config) apply(keys configKeys, warnings *[]string) error {
 		keys.integer("eventSize", &cfg.EventSize, 1024, 64<<20),
 		keys.integer("maxEventSize", &cfg.MaxEventSize, 1024, 1<<30),
 		keys.integer("queueSize", &cfg.QueueSize, 1, 1<<20),
+		keys.integer("queueBytes", &cfg.QueueBytes, 64<<10, 1<<32),
 		keys.millis("reconnectMin", &cfg.ReconnectMin, 1, 600000),
 		keys.millis("reconnectMax", &cfg.ReconnectMax, 1, 600000),
 		keys.millis("resumeWindow", &cfg.ResumeWindow, 0, 600000),

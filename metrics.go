@@ -9,6 +9,7 @@ type counters struct {
 	eventsTooLarge     uint64 // above maxEventSize, skipped
 	queueOverflows     uint64
 	queueLength        uint64
+	queueBytes         uint64 // held by the queued lines (see stream.Queue.Bytes)
 	reconnects         uint64
 	resumeGaps         uint64
 	resumeFailures     uint64
@@ -25,6 +26,7 @@ func (c *counters) add(o counters) {
 	c.eventsTooLarge += o.eventsTooLarge
 	c.queueOverflows += o.queueOverflows
 	c.queueLength += o.queueLength
+	c.queueBytes += o.queueBytes
 	c.reconnects += o.reconnects
 	c.resumeGaps += o.resumeGaps
 	c.resumeFailures += o.resumeFailures
@@ -49,6 +51,7 @@ var metricDefs = [...]struct {
 	{"events_too_large", true, func(c *counters) uint64 { return c.eventsTooLarge }},
 	{"queue_overflows", true, func(c *counters) uint64 { return c.queueOverflows }},
 	{"queue_length", false, func(c *counters) uint64 { return c.queueLength }},
+	{"queue_bytes", false, func(c *counters) uint64 { return c.queueBytes }},
 	{"reconnects", true, func(c *counters) uint64 { return c.reconnects }},
 	{"resume_gaps", true, func(c *counters) uint64 { return c.resumeGaps }},
 	{"resume_failures", true, func(c *counters) uint64 { return c.resumeFailures }},
@@ -66,6 +69,7 @@ func (b *instance) counters() counters {
 		eventsOversized: b.oversizedN.Load(),
 		queueOverflows:  b.queue.Overflows(),
 		queueLength:     uint64(b.queue.Len()),
+		queueBytes:      uint64(max(b.queue.Bytes(), 0)),
 	}
 	for _, f := range b.followers {
 		c.eventsTooLarge += f.Stats.TooLarge.Load()
