@@ -34,8 +34,9 @@ type instance struct {
 	mu sync.Mutex
 
 	queue     *stream.Queue
-	replay    *stream.Replay     // nil when live
-	followers []*stream.Follower // one per daemon when live
+	replay    *stream.Replay      // nil when live
+	followers []*stream.Follower  // one per daemon when live
+	swarm     *stream.SwarmDedupe // shared by the followers; nil with one daemon or swarmDedupe off
 	ctx       context.Context
 	cancel    context.CancelFunc
 	readers   sync.WaitGroup

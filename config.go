@@ -24,6 +24,7 @@ type config struct {
 	TLS             tlsConfig     // client certificates for tcp:// endpoints
 	Filters         string        // the daemon's filters argument (JSON), "" for none
 	AsyncExtraction bool          // the SDK's async extraction worker
+	SwarmDedupe     bool          // with several hosts, deliver each Swarm-scoped event once
 	ReconnectMin    time.Duration // first wait between probes of a tcp daemon that is away, and after a failed resume
 	ReconnectMax    time.Duration // cap of those doubling waits (unix sockets are probed every 10 ms)
 	ResumeWindow    time.Duration // a resume replays from this long before the newest event
@@ -47,6 +48,7 @@ func defaultConfig() config {
 		MaxEventSize:  64 << 20,
 		QueueSize:     4096,
 		QueueBytes:    defaultQueueBytes,
+		SwarmDedupe:   true,
 		Hosts:         []string{""},
 		ReconnectMin:  100 * time.Millisecond,
 		ReconnectMax:  time.Second,
@@ -101,6 +103,7 @@ const configSchema = `{
     "reconnectMax": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Cap of the doubling wait between probes of a tcp endpoint whose daemon is away (the most a returning tcp daemon waits for the plugin) and between failed resumes, milliseconds (default 1000)"},
     "connectTimeout": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Milliseconds each step of reaching a daemon may take (dial and TLS handshake, ping, info, the events request up to its response headers) before it fails; plugin_open waits at most this long for the daemons (default 3000)"},
     "resumeWindow": {"type": ["integer", "null"], "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds (daemon clock) before the last event received, dropping duplicates (default 1000)"},
+    "swarmDedupe": {"type": ["boolean", "null"], "description": "With several hosts, deliver each Swarm-scoped event (node, service, secret, config, swarm network) once instead of once per manager; two identical changes are still both delivered (default true)"},
     "asyncExtraction": {"type": ["boolean", "null"], "description": "Use the SDK's asynchronous extraction worker (default false: measured slower)"},
     "pprofAddr": {"type": ["string", "number", "boolean", "null"], "description": "Loopback address (e.g. 127.0.0.1:6060) serving net/http/pprof for profiling; empty = off"}
   }
@@ -110,7 +113,7 @@ const configSchema = `{
 // deprecated alias, in the order suggestions prefer.
 var configKeyNames = []string{
 	"host", "hosts", "apiVersion", "tls", "filters", "flushInterval", "batchSize", "eventSize",
-	"maxEventSize", "queueSize", "queueBytes", "reconnectMin", "reconnectMax", "connectTimeout", "resumeWindow", "asyncExtraction", "pprofAddr",
+	"maxEventSize", "queueSize", "queueBytes", "reconnectMin", "reconnectMax", "connectTimeout", "resumeWindow", "swarmDedupe", "asyncExtraction", "pprofAddr",
 }
 
 // tlsKeyNames are the properties of configSchema's tls object.
@@ -188,6 +191,7 @@ func (cfg *config) apply(keys configKeys, warnings *[]string) error {
 		keys.text("host", &hostName),
 		hostsErr,
 		keys.apiVersion(&cfg.APIVersion),
+		keys.boolean("swarmDedupe", &cfg.SwarmDedupe),
 		keys.boolean("asyncExtraction", &cfg.AsyncExtraction),
 		keys.text("pprofAddr", &cfg.PprofAddr),
 		filtersErr,

@@ -14,6 +14,7 @@ type counters struct {
 	resumeGaps         uint64
 	resumeFailures     uint64
 	duplicatesDropped  uint64
+	swarmDuplicates    uint64 // Swarm events dropped as another manager's copy
 	daemonsConnected   uint64
 	replayLinesSkipped uint64
 	eventsUndecodable  uint64
@@ -31,6 +32,7 @@ func (c *counters) add(o counters) {
 	c.resumeGaps += o.resumeGaps
 	c.resumeFailures += o.resumeFailures
 	c.duplicatesDropped += o.duplicatesDropped
+	c.swarmDuplicates += o.swarmDuplicates
 	c.daemonsConnected += o.daemonsConnected
 	c.replayLinesSkipped += o.replayLinesSkipped
 	c.eventsUndecodable += o.eventsUndecodable
@@ -56,6 +58,7 @@ var metricDefs = [...]struct {
 	{"resume_gaps", true, func(c *counters) uint64 { return c.resumeGaps }},
 	{"resume_failures", true, func(c *counters) uint64 { return c.resumeFailures }},
 	{"duplicates_dropped", true, func(c *counters) uint64 { return c.duplicatesDropped }},
+	{"swarm_duplicates_dropped", true, func(c *counters) uint64 { return c.swarmDuplicates }},
 	{"daemons_connected", false, func(c *counters) uint64 { return c.daemonsConnected }},
 	{"replay_lines_skipped", true, func(c *counters) uint64 { return c.replayLinesSkipped }},
 	{"events_undecodable", true, func(c *counters) uint64 { return c.eventsUndecodable }},
@@ -80,6 +83,9 @@ func (b *instance) counters() counters {
 		if f.Stats.Connected.Load() {
 			c.daemonsConnected++
 		}
+	}
+	if b.swarm != nil {
+		c.swarmDuplicates = b.swarm.Dropped()
 	}
 	if b.replay != nil {
 		c.replayLinesSkipped = b.replay.Skipped()
