@@ -1,7 +1,10 @@
 package stream
 
 import (
+	"context"
 	"fmt"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -214,5 +217,80 @@ func TestSwarmDedupeActivationDropsOldCredits(t *testing.T) {
 	r.now += activationGrace + time.Second
 	if !r.send(1, line) {
 		t.Errorf("the promoted node's first line was taken for a copy of a change %v old", activationGrace+time.Second)
+	}
+}
+
+// publish makes fd publish line as an event of type typ.
+func (fd *fakeDaemon) publish(typ, line string) {
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	fd.ring = append(fd.ring, fakeEvent{typ: typ, nano: TimeNano([]byte(line)), line: line})
+	for s := range fd.subs {
+		s.ch <- line
+	}
+}
+
+// Followers of two daemons that share a deduper queue each Swarm change
+// once, and every local event of each.
+func TestFollowersShareASwarmDedupe(t *testing.T) {
+	q := NewQueue(1024, 1<<20)
+	dedupe := NewSwarmDedupe(2)
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var fds []*fakeDaemon
+	for i := range 2 {
+		fd := newFakeDaemon(t, 0, false)
+		d, err := NewDaemon(DaemonConfig{Host: fd.host(), APIVersion: "1.41"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f := NewFollower(d, q, FollowOptions{MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond, MaxEventSize: 1 << 20, Swarm: dedupe, SwarmMember: i}, func(string) {})
+		sub, err := f.Subscribe(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fd.waitLive(t)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer d.Close()
+			f.Run(ctx, sub)
+		}()
+		fds = append(fds, fd)
+	}
+	defer func() {
+		cancel()
+		wg.Wait()
+	}()
+	change := string(swarmLine("service", "update", "svc1", "web", t0))
+	local := `{"Type":"volume","Action":"create","Actor":{"ID":"v","Attributes":{}},"scope":"local","time":1,"timeNano":1000000001}`
+	end := `{"Type":"volume","Action":"create","Actor":{"ID":"end","Attributes":{}},"scope":"local","time":1,"timeNano":1000000002}`
+	endKey, _, _ := strings.Cut(end, `,"time"`)
+	for i, fd := range fds {
+		fd.publish("service", change)
+		fd.publish("volume", local)
+		fd.publish("service", string(swarmLine("service", "remove", "svc1", "web", t0+int64(i))))
+	}
+	for _, fd := range fds {
+		fd.publish("volume", end) // each stream is in order: after it, all is in
+	}
+	got := map[string]int{}
+	for n := 0; got[endKey] < 2; n++ {
+		select {
+		case l := <-q.Lines():
+			key, _, _ := strings.Cut(string(l.Data), `,"time"`)
+			got[key]++
+			q.Release(l)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%d lines received, no end: %v", n, got)
+		}
+	}
+	for key, n := range got {
+		if want := map[bool]int{true: 2, false: 1}[strings.Contains(key, `"scope":"local"`)]; n != want {
+			t.Errorf("%dx %s, want %d", n, key, want)
+		}
+	}
+	if dedupe.Dropped() != 2 {
+		t.Errorf("dropped %d, want 2", dedupe.Dropped())
 	}
 }
