@@ -34,8 +34,9 @@ type instance struct {
 	mu sync.Mutex
 
 	queue     *stream.Queue
-	replay    *stream.Replay     // nil when live
-	followers []*stream.Follower // one per daemon when live
+	replay    *stream.Replay      // nil when live
+	followers []*stream.Follower  // one per daemon when live
+	swarm     *stream.SwarmDedupe // shared by the followers; nil with one daemon or swarmDedupe off
 	ctx       context.Context
 	cancel    context.CancelFunc
 	readers   sync.WaitGroup
@@ -64,7 +65,7 @@ func newInstance(cfg config, queueSize int) (*instance, error) {
 		cfg:     cfg,
 		events:  regular,
 		regular: regular,
-		queue:   stream.NewQueue(queueSize),
+		queue:   stream.NewQueue(queueSize, int64(cfg.QueueBytes)),
 		ctx:     ctx,
 		cancel:  cancel,
 		timer:   timer,

@@ -18,10 +18,12 @@ type config struct {
 	EventSize      int           // bytes per slab slot; larger events still pass whole
 	MaxEventSize   int           // events beyond this are skipped and counted
 	QueueSize      int           // lines buffered between the readers and next_batch
+	QueueBytes     int           // bytes those lines may hold together (one larger line passes alone)
 	Hosts          []string      // Docker endpoints; [""] = the docker CLI's resolution
 	APIVersion     string        // pin the API version; "" = negotiate
 	TLS            tlsConfig     // client certificates for tcp:// endpoints
 	Filters        string        // the daemon's filters argument (JSON), "" for none
+	SwarmDedupe    bool          // with several hosts, deliver each Swarm-scoped event once
 	ReconnectMin   time.Duration // first wait between probes of a tcp daemon that is away, and after a failed resume
 	ReconnectMax   time.Duration // cap of those doubling waits (unix sockets are probed every 10 ms)
 	ResumeWindow   time.Duration // a resume replays from this long before the newest event
@@ -44,6 +46,8 @@ func defaultConfig() config {
 		EventSize:     64 << 10,
 		MaxEventSize:  64 << 20,
 		QueueSize:     4096,
+		QueueBytes:    defaultQueueBytes,
+		SwarmDedupe:   true,
 		Hosts:         []string{""},
 		ReconnectMin:  100 * time.Millisecond,
 		ReconnectMax:  time.Second,
@@ -52,6 +56,14 @@ func defaultConfig() config {
 		ConnectTimeout: stream.DefaultConnectTimeout,
 	}
 }
+
+// defaultQueueBytes bounds the queue's memory. Docker events are ~370 B at
+// the median and ~700 B at p95, so 4096 lines (queueSize) of ordinary events
+// hold under 3 MiB with their overhead and the line bound binds first; 8 MiB
+// binds only for larger events: ~1600 labelled containers' 5 KB events
+// (more than the 1024 events a daemon buffers for a subscriber before it
+// drops it), ~120 events with a 64 KB label, instead of 4096 x maxEventSize.
+const defaultQueueBytes = 8 << 20
 
 // configSchema is returned by plugin_get_init_schema; libsinsp validates
 // init_config against it (valijson, draft-04) before plugin_init, and
@@ -75,6 +87,7 @@ const configSchema = `{
     "eventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 67108864, "description": "Bytes reserved per event in the batch; larger events are still delivered whole (default 65536)"},
     "maxEventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 1073741824, "description": "Events larger than this are skipped and counted (default 67108864)"},
     "queueSize": {"type": ["integer", "null"], "minimum": 1, "maximum": 1048576, "description": "Events buffered between the Docker readers and Falco; beyond it events are counted as overflow (default 4096)"},
+    "queueBytes": {"type": ["integer", "null"], "minimum": 65536, "maximum": 4294967296, "description": "Bytes the buffered events may hold together; beyond it events are counted as overflow, like a full queue; an event larger than this passes alone (default 8388608: 4096 events of p95 size fit with room to spare, ~1600 labelled containers' 5 KB events)"},
     "host": {"type": ["string", "number", "boolean", "null"], "description": "Docker endpoint, e.g. unix:///var/run/docker.sock or tcp://host:2376 (default: DOCKER_HOST, then the local socket)"},
     "hosts": {"type": ["array", "null"], "items": {"type": ["string", "number", "boolean"]}, "description": "Several Docker endpoints streamed at once into one event stream (e.g. every node of a Swarm cluster); replaces host"},
     "apiVersion": {"type": ["string", "number", "null"], "description": "Docker API version to use, e.g. 1.41 (default: DOCKER_API_VERSION, else negotiated with the daemon); as a number, a one-digit minor means two digits: 1.4 is 1.40"},
@@ -89,19 +102,49 @@ const configSchema = `{
     "reconnectMax": {"type": ["integer", "null"], "minimum": 1, "maximum": 600000, "description": "Cap of the doubling wait between probes of a tcp endpoint whose daemon is away (the most a returning tcp daemon waits for the plugin) and between failed resumes, milliseconds (default 1000)"},
     "connectTimeout": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Milliseconds each step of reaching a daemon may take (dial and TLS handshake, ping, info, the events request up to its response headers) before it fails; plugin_open waits at most this long for the daemons (default 3000)"},
     "resumeWindow": {"type": ["integer", "null"], "minimum": 0, "maximum": 600000, "description": "On reconnect, replay from this many milliseconds (daemon clock) before the last event received, dropping duplicates (default 1000)"},
+    "swarmDedupe": {"type": ["boolean", "null"], "description": "With several hosts, deliver each Swarm-scoped event (node, service, secret, config, swarm network) once instead of once per manager; two identical changes are still both delivered (default true)"},
     "pprofAddr": {"type": ["string", "number", "boolean", "null"], "description": "Loopback address (e.g. 127.0.0.1:6060) serving net/http/pprof for profiling; empty = off"}
   }
 }`
 
-// configKeyNames are configSchema's top-level properties, without the
-// deprecated alias, in the order suggestions prefer.
-var configKeyNames = []string{
-	"host", "hosts", "apiVersion", "tls", "filters", "flushInterval", "batchSize", "eventSize",
-	"maxEventSize", "queueSize", "reconnectMin", "reconnectMax", "connectTimeout", "resumeWindow", "pprofAddr",
-}
+// configKeyNames are configSchema's top-level properties in the schema's
+// order, which unknown-key suggestions prefer on a tie, without the
+// deprecated alias; tlsKeyNames are those of its tls object. Read from the
+// schema, so that a key is declared once.
+var configKeyNames, tlsKeyNames = schemaKeyNames()
 
-// tlsKeyNames are the properties of configSchema's tls object.
-var tlsKeyNames = []string{"ca", "cert", "key", "verify"}
+func schemaKeyNames() (top, tls []string) {
+	it := jsoniter.ParseString(jsoniter.ConfigDefault, configSchema)
+	for field := it.ReadObject(); field != ""; field = it.ReadObject() {
+		if field != "properties" {
+			it.Skip()
+			continue
+		}
+		for key := it.ReadObject(); key != ""; key = it.ReadObject() {
+			if key != flushIntervalAlias {
+				top = append(top, key)
+			}
+			if key != "tls" {
+				it.Skip()
+				continue
+			}
+			for member := it.ReadObject(); member != ""; member = it.ReadObject() {
+				if member != "properties" {
+					it.Skip()
+					continue
+				}
+				for k := it.ReadObject(); k != ""; k = it.ReadObject() {
+					tls = append(tls, k)
+					it.Skip()
+				}
+			}
+		}
+	}
+	if it.Error != nil {
+		panic(fmt.Sprintf("configSchema: %v", it.Error))
+	}
+	return top, tls
+}
 
 // flushIntervalAlias is how the original docker plugin documented its only
 // key (Issif/docker-plugin README.md: init_config: '{"flushinterval": 1}'; its
@@ -167,6 +210,7 @@ func (cfg *config) apply(keys configKeys, warnings *[]string) error {
 		keys.integer("eventSize", &cfg.EventSize, 1024, 64<<20),
 		keys.integer("maxEventSize", &cfg.MaxEventSize, 1024, 1<<30),
 		keys.integer("queueSize", &cfg.QueueSize, 1, 1<<20),
+		keys.integer("queueBytes", &cfg.QueueBytes, 64<<10, 1<<32),
 		keys.millis("reconnectMin", &cfg.ReconnectMin, 1, 600000),
 		keys.millis("reconnectMax", &cfg.ReconnectMax, 1, 600000),
 		keys.millis("resumeWindow", &cfg.ResumeWindow, 0, 600000),
@@ -174,6 +218,7 @@ func (cfg *config) apply(keys configKeys, warnings *[]string) error {
 		keys.text("host", &hostName),
 		hostsErr,
 		keys.apiVersion(&cfg.APIVersion),
+		keys.boolean("swarmDedupe", &cfg.SwarmDedupe),
 		keys.text("pprofAddr", &cfg.PprofAddr),
 		filtersErr,
 		tlsErr,

@@ -30,7 +30,7 @@ func (o *openInstances) remove(i *instance) {
 	}
 	delete(o.set, i)
 	c := i.counters()
-	c.queueLength, c.daemonsConnected = 0, 0
+	c.queueLength, c.queueBytes, c.daemonsConnected = 0, 0, 0 // gauges
 	o.closed.add(c)
 }
 

@@ -9,10 +9,12 @@ type counters struct {
 	eventsTooLarge     uint64 // above maxEventSize, skipped
 	queueOverflows     uint64
 	queueLength        uint64
+	queueBytes         uint64 // held by the queued lines (see stream.Queue.Bytes)
 	reconnects         uint64
 	resumeGaps         uint64
 	resumeFailures     uint64
 	duplicatesDropped  uint64
+	swarmDuplicates    uint64 // Swarm events dropped as another manager's copy
 	daemonsConnected   uint64
 	replayLinesSkipped uint64
 	eventsUndecodable  uint64
@@ -25,10 +27,12 @@ func (c *counters) add(o counters) {
 	c.eventsTooLarge += o.eventsTooLarge
 	c.queueOverflows += o.queueOverflows
 	c.queueLength += o.queueLength
+	c.queueBytes += o.queueBytes
 	c.reconnects += o.reconnects
 	c.resumeGaps += o.resumeGaps
 	c.resumeFailures += o.resumeFailures
 	c.duplicatesDropped += o.duplicatesDropped
+	c.swarmDuplicates += o.swarmDuplicates
 	c.daemonsConnected += o.daemonsConnected
 	c.replayLinesSkipped += o.replayLinesSkipped
 	c.eventsUndecodable += o.eventsUndecodable
@@ -49,10 +53,12 @@ var metricDefs = [...]struct {
 	{"events_too_large", true, func(c *counters) uint64 { return c.eventsTooLarge }},
 	{"queue_overflows", true, func(c *counters) uint64 { return c.queueOverflows }},
 	{"queue_length", false, func(c *counters) uint64 { return c.queueLength }},
+	{"queue_bytes", false, func(c *counters) uint64 { return c.queueBytes }},
 	{"reconnects", true, func(c *counters) uint64 { return c.reconnects }},
 	{"resume_gaps", true, func(c *counters) uint64 { return c.resumeGaps }},
 	{"resume_failures", true, func(c *counters) uint64 { return c.resumeFailures }},
 	{"duplicates_dropped", true, func(c *counters) uint64 { return c.duplicatesDropped }},
+	{"swarm_duplicates_dropped", true, func(c *counters) uint64 { return c.swarmDuplicates }},
 	{"daemons_connected", false, func(c *counters) uint64 { return c.daemonsConnected }},
 	{"replay_lines_skipped", true, func(c *counters) uint64 { return c.replayLinesSkipped }},
 	{"events_undecodable", true, func(c *counters) uint64 { return c.eventsUndecodable }},
@@ -66,6 +72,7 @@ func (b *instance) counters() counters {
 		eventsOversized: b.oversizedN.Load(),
 		queueOverflows:  b.queue.Overflows(),
 		queueLength:     uint64(b.queue.Len()),
+		queueBytes:      uint64(max(b.queue.Bytes(), 0)),
 	}
 	for _, f := range b.followers {
 		c.eventsTooLarge += f.Stats.TooLarge.Load()
@@ -76,6 +83,9 @@ func (b *instance) counters() counters {
 		if f.Stats.Connected.Load() {
 			c.daemonsConnected++
 		}
+	}
+	if b.swarm != nil {
+		c.swarmDuplicates = b.swarm.Dropped()
 	}
 	if b.replay != nil {
 		c.replayLinesSkipped = b.replay.Skipped()

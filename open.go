@@ -96,6 +96,11 @@ func (p *pluginState) openLive() (*instance, error) {
 		daemon int
 		err    error
 	}
+	// Every manager of a Swarm reports every cluster event: with several
+	// daemons, each is delivered once.
+	if len(daemons) > 1 && p.cfg.SwarmDedupe {
+		inst.swarm = stream.NewSwarmDedupe(len(daemons))
+	}
 	reports := make(chan subscribed, len(daemons))
 	for i, daemon := range daemons {
 		follower := stream.NewFollower(daemon, inst.queue, stream.FollowOptions{
@@ -104,6 +109,8 @@ func (p *pluginState) openLive() (*instance, error) {
 			MaxBackoff:   p.cfg.ReconnectMax,
 			ResumeWindow: p.cfg.ResumeWindow,
 			MaxEventSize: p.cfg.MaxEventSize,
+			Swarm:        inst.swarm,
+			SwarmMember:  i,
 		}, p.warn)
 		inst.followers = append(inst.followers, follower)
 		inst.run(func(ctx context.Context) {

@@ -29,6 +29,11 @@ type FollowOptions struct {
 	MaxBackoff   time.Duration
 	ResumeWindow time.Duration // how far before the last event a resume replays from
 	MaxEventSize int
+	// Swarm, shared by the followers of one instance, drops the copies of
+	// Swarm-scoped events that other managers already delivered; nil (one
+	// daemon, or swarmDedupe off) queues every line.
+	Swarm       *SwarmDedupe
+	SwarmMember int // this daemon's number in Swarm
 }
 
 // daemonRingSize is how many past events a daemon keeps for since= replays
@@ -169,6 +174,23 @@ func (f *Follower) receive(line []byte) bool {
 	return f.deliver(line, key)
 }
 
+// offer queues line, through the Swarm deduper when there is one: a copy it
+// drops counts as queued.
+func (f *Follower) offer(line []byte) bool {
+	if f.opts.Swarm != nil {
+		return f.opts.Swarm.Offer(f.queue, f.opts.SwarmMember, line, f.origin.Load())
+	}
+	return f.queue.Offer(line, f.origin.Load())
+}
+
+// forgetSwarmCopies tells the Swarm deduper that this daemon's stream had a
+// gap: the copies it was owed until now may never come.
+func (f *Follower) forgetSwarmCopies() {
+	if f.opts.Swarm != nil {
+		f.opts.Swarm.Forget(f.opts.SwarmMember)
+	}
+}
+
 // seen reports whether key was queued recently.
 func (f *Follower) seen(key eventKey) bool {
 	_, ok := f.recent[key]
@@ -182,7 +204,7 @@ func (f *Follower) deliver(line []byte, key eventKey) bool {
 		f.Stats.Duplicates.Add(1)
 		return false
 	}
-	if !f.queue.Offer(line, f.origin.Load()) {
+	if !f.offer(line) {
 		return true // new, but the queue overflowed: counted there
 	}
 	if old := f.order[f.next]; old != (eventKey{}) {

@@ -33,7 +33,7 @@ func follow(t *testing.T, fd *fakeDaemon, opts FollowOptions) *followed {
 		opts.ResumeWindow = time.Second
 	}
 	opts.MaxEventSize = 1 << 20
-	q := NewQueue(8192)
+	q := NewQueue(8192, 64<<20)
 	fl := &followed{got: map[string]int{}, changed: make(chan struct{}, 1)}
 	fl.f = NewFollower(d, q, opts, func(msg string) {
 		fl.mu.Lock()

@@ -20,7 +20,3 @@ type Origin struct {
 	Host string
 	Name string
 }
-
-// maxRecycledCap bounds the buffers kept for reuse: an occasional multi-MiB
-// event must not pin its buffer in the free list forever.
-const maxRecycledCap = 1 << 20

@@ -4,14 +4,24 @@ import (
 	"context"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Queue is the bounded hand-off between readers (one goroutine per daemon, or
-// the replay file) and the single consumer. Lines are recycled through a free
-// list so that the steady state allocates nothing.
+// the replay file) and the single consumer. It is bounded twice: in lines,
+// and in bytes, so that its memory does not depend on how large the events
+// are (lines alone would let 4096 lines of a 64 MiB maxEventSize pin 256 GiB).
+// Lines are recycled through a free list, itself bounded in bytes, so that
+// the steady state allocates nothing.
+//
+// Every line the consumer receives must be given back with Release: a line
+// counts against the byte budget from the moment it is queued until then.
 type Queue struct {
-	lines chan *Line
-	free  chan *Line
+	lines  chan *Line
+	budget int64         // bytes the lines queued and not yet released may hold
+	held   atomic.Int64  // bytes they hold now: buffer capacities + lineOverhead each
+	room   chan struct{} // a token after each Release, for a Put waiting for room
+	free   freeList
 
 	overflows atomic.Uint64 // lines a live reader could not enqueue
 
@@ -19,11 +29,25 @@ type Queue struct {
 	err        error // why the producers stopped; read only after lines is closed
 }
 
-// NewQueue returns a queue holding at most size lines.
-func NewQueue(size int) *Queue {
+// lineOverhead is what a line costs beyond its buffer: the Line itself and
+// its slot in the channel.
+const lineOverhead = int64(unsafe.Sizeof(Line{})) + int64(unsafe.Sizeof((*Line)(nil)))
+
+// maxRecycledCap bounds the buffers kept for reuse: an occasional large
+// event must not pin its buffer in the free list, nor make every small line
+// that reuses it cost its whole capacity. Labelled containers' 5 KB events
+// stay well below it.
+const maxRecycledCap = 64 << 10
+
+// NewQueue returns a queue holding at most size lines and, together, at most
+// budget bytes (see Offer and Put for the one line that may exceed it). Its
+// free list keeps at most budget/8 bytes of buffers for reuse.
+func NewQueue(size int, budget int64) *Queue {
 	return &Queue{
-		lines: make(chan *Line, size),
-		free:  make(chan *Line, size),
+		lines:  make(chan *Line, size),
+		budget: budget,
+		room:   make(chan struct{}, 1),
+		free:   freeList{limit: budget / 8},
 	}
 }
 
@@ -35,16 +59,51 @@ func (q *Queue) Lines() <-chan *Line { return q.lines }
 // meaningful after Lines is closed.
 func (q *Queue) Err() error { return q.err }
 
-// Overflows is the number of lines dropped because the queue was full.
+// Overflows is the number of lines dropped because the queue was full, in
+// lines or in bytes.
 func (q *Queue) Overflows() uint64 { return q.overflows.Load() }
 
-// newLine returns a recycled line, or a new one, holding a copy of data.
-func (q *Queue) newLine(data []byte, origin *Origin) *Line {
-	var l *Line
-	select {
-	case l = <-q.free:
-	default:
+// Bytes is what the lines queued and not yet released hold: their buffers'
+// capacity plus lineOverhead each.
+func (q *Queue) Bytes() int64 { return q.held.Load() }
+
+// FreeBytes is what the free list holds, counted as Bytes counts.
+func (q *Queue) FreeBytes() int64 { return q.free.held() }
+
+func lineCost(capacity int) int64 { return int64(capacity) + lineOverhead }
+
+// reserve takes cost bytes of the budget. A queue that holds nothing takes
+// any line, however large: a line above the whole budget (the budget may be
+// below maxEventSize) then passes alone instead of never.
+func (q *Queue) reserve(cost int64) bool {
+	for {
+		held := q.held.Load()
+		if held > 0 && held+cost > q.budget {
+			return false
+		}
+		if q.held.CompareAndSwap(held, held+cost) {
+			return true
+		}
+	}
+}
+
+// take returns a line holding a copy of data, its cost reserved, or nil when
+// the budget has no room for it; nothing is allocated then.
+func (q *Queue) take(data []byte, origin *Origin) *Line {
+	l := q.free.get()
+	capacity := len(data)
+	if l != nil && cap(l.Data) >= len(data) {
+		capacity = cap(l.Data) // what the line will hold is the whole buffer
+	}
+	if !q.reserve(lineCost(capacity)) {
+		q.free.put(l)
+		return nil
+	}
+	if l == nil {
 		l = new(Line)
+	}
+	if cap(l.Data) < len(data) {
+		l.Data = make([]byte, 0, len(data)) // exactly the capacity reserved
 	}
 	l.Data = append(l.Data[:0], data...)
 	l.TimeNano = TimeNano(l.Data)
@@ -54,9 +113,14 @@ func (q *Queue) newLine(data []byte, origin *Origin) *Line {
 
 // Offer enqueues a copy of data without ever blocking: a live reader must keep
 // draining the daemon, which silently drops subscribers that fall behind. A
-// full queue counts an overflow and returns false.
+// queue full in lines, or whose byte budget has no room for the line, counts
+// an overflow and returns false.
 func (q *Queue) Offer(data []byte, origin *Origin) bool {
-	l := q.newLine(data, origin)
+	l := q.take(data, origin)
+	if l == nil {
+		q.overflows.Add(1)
+		return false
+	}
 	select {
 	case q.lines <- l:
 		return true
@@ -67,10 +131,18 @@ func (q *Queue) Offer(data []byte, origin *Origin) bool {
 	}
 }
 
-// Put enqueues a copy of data, waiting for room: a replay file loses nothing
-// by waiting for its consumer.
+// Put enqueues a copy of data, waiting for room in bytes, then in lines: a
+// replay file loses nothing by waiting for its consumer. A line larger than
+// the whole budget waits until the queue is empty, then passes alone.
 func (q *Queue) Put(ctx context.Context, data []byte) error {
-	l := q.newLine(data, nil)
+	var l *Line
+	for l = q.take(data, nil); l == nil; l = q.take(data, nil) {
+		select {
+		case <-q.room:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	select {
 	case q.lines <- l:
 		return nil
@@ -80,15 +152,15 @@ func (q *Queue) Put(ctx context.Context, data []byte) error {
 	}
 }
 
-// Release gives a line back once its bytes have been copied out.
+// Release gives a line back once its bytes have been copied out: its bytes
+// leave the budget and its buffer may be reused.
 func (q *Queue) Release(l *Line) {
-	if cap(l.Data) > maxRecycledCap {
-		return
-	}
+	q.held.Add(-lineCost(cap(l.Data)))
 	select {
-	case q.free <- l:
-	default:
+	case q.room <- struct{}{}:
+	default: // a token is already waiting
 	}
+	q.free.put(l)
 }
 
 // Finish records why the producers stopped and closes Lines. It must be
@@ -102,3 +174,49 @@ func (q *Queue) Finish(err error) {
 
 // Len is the number of lines waiting for the consumer.
 func (q *Queue) Len() int { return len(q.lines) }
+
+// freeList keeps released lines for reuse, up to limit bytes of them.
+type freeList struct {
+	mu    sync.Mutex
+	lines []*Line
+	bytes int64
+	limit int64
+}
+
+// get returns a recycled line, or nil.
+func (f *freeList) get() *Line {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := len(f.lines)
+	if n == 0 {
+		return nil
+	}
+	l := f.lines[n-1]
+	f.lines[n-1] = nil
+	f.lines = f.lines[:n-1]
+	f.bytes -= lineCost(cap(l.Data))
+	return l
+}
+
+// put keeps l for reuse unless its buffer is too large to recycle or the
+// list is full; the garbage collector has it then.
+func (f *freeList) put(l *Line) {
+	if l == nil || cap(l.Data) > maxRecycledCap {
+		return
+	}
+	l.Origin = nil
+	cost := lineCost(cap(l.Data))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.bytes+cost > f.limit {
+		return
+	}
+	f.lines = append(f.lines, l)
+	f.bytes += cost
+}
+
+func (f *freeList) held() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.bytes
+}

@@ -166,6 +166,9 @@ func (f *Follower) settleReplay(lines [][]byte, until time.Time) {
 	for i := from; i < len(lines); i++ {
 		f.deliver(lines[i], keys[i])
 	}
+	if !proven {
+		f.forgetSwarmCopies() // after the replay, which may hold some
+	}
 	if n := len(keys); n > 0 {
 		f.point = resumePoint{key: keys[n-1], nano: keys[n-1].timeNano, keyed: true}
 	}
@@ -183,6 +186,7 @@ func (f *Follower) settlePrefix(key eventKey) bool {
 	case !replayed:
 		f.check = nil
 		f.gap(c.anchor.timeNano, key.timeNano, "its ring lost the end of the replay before the live stream began")
+		f.forgetSwarmCopies()
 	}
 	return replayed
 }

@@ -66,7 +66,7 @@ func TestLineSplitter(t *testing.T) {
 }
 
 func TestQueueOfferCountsOverflowInsteadOfBlocking(t *testing.T) {
-	q := NewQueue(2)
+	q := NewQueue(2, 1<<20)
 	origin := &Origin{Host: "unix:///x.sock", Name: "x"}
 	for i := 0; i < 5; i++ {
 		q.Offer([]byte(`{"timeNano":1}`), origin)
@@ -106,7 +106,7 @@ func TestReplaySkipsBadLinesAndReportsThem(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q := NewQueue(1) // smaller than the file: Put must wait, not drop
+	q := NewQueue(1, 1<<20) // smaller than the file: Put must wait, not drop
 	go r.Run(context.Background(), q, 4096)
 	var got []string
 	for l := range q.Lines() {
