@@ -26,15 +26,9 @@ type attribute struct {
 	val span
 }
 
-// knownAttributeKeys are the attributes the plugin's own fields read.
-var knownAttributeKeys = []string{
-	"name", "image", "container", "type", "exitCode", "signal", "execID",
-	"com.docker.stack.namespace", "com.docker.swarm.node.id", "com.docker.swarm.task",
-	"com.docker.swarm.task.id", "com.docker.swarm.task.name", "com.docker.swarm.service.name",
-	"state.old", "state.new", "availability.old", "availability.new", "role.old", "role.new",
-	"leader.old", "leader.new", "reachability.old", "reachability.new", "replicas.old",
-	"replicas.new", "image.old", "image.new", "updatestate.old", "updatestate.new",
-}
+// knownAttributeKeys are the attributes the plugin's own fields read
+// (fieldDefs), which are also those docker.from and String read.
+var knownAttributeKeys = fieldAttributeKeys()
 
 // maxExtraByName bounds the keys decoded by name beyond the known ones: a
 // ruleset asks for a fixed handful of labels; keys past the bound go to the
@@ -42,7 +36,7 @@ var knownAttributeKeys = []string{
 const maxExtraByName = 64
 
 // knownAttributes is the layout every decodedEvent starts with.
-var knownAttributes = newAttributeLayout(knownAttributeKeys)
+var knownAttributes = newAttributeLayout(knownAttributeKeys, len(knownAttributeKeys)+maxExtraByName)
 
 // attributeLayout is a struct type with one wireString field per key, in
 // order. Every field having the same type, the struct is laid out as an
@@ -51,12 +45,13 @@ var knownAttributes = newAttributeLayout(knownAttributeKeys)
 // by map lookup, never by a hash of the key alone: a label key crafted to
 // collide cannot pass for another attribute.
 type attributeLayout struct {
-	typ   reflect.Type
-	keys  []string
-	index map[string]int // key -> field
+	typ     reflect.Type
+	keys    []string
+	index   map[string]int // key -> field
+	maxKeys int            // the most keys it grows to (with)
 }
 
-func newAttributeLayout(keys []string) *attributeLayout {
+func newAttributeLayout(keys []string, maxKeys int) *attributeLayout {
 	fields := make([]reflect.StructField, len(keys))
 	index := make(map[string]int, len(keys))
 	for i, key := range keys {
@@ -67,7 +62,7 @@ func newAttributeLayout(keys []string) *attributeLayout {
 		}
 		index[key] = i
 	}
-	l := &attributeLayout{typ: reflect.StructOf(fields), keys: keys, index: index}
+	l := &attributeLayout{typ: reflect.StructOf(fields), keys: keys, index: index, maxKeys: maxKeys}
 	if len(keys) <= 10 || l.typ.Size() != uintptr(len(keys))*unsafe.Sizeof(wireString{}) {
 		panic("attributeLayout: want more than 10 keys and an array layout")
 	}
@@ -77,7 +72,7 @@ func newAttributeLayout(keys []string) *attributeLayout {
 // with returns the layout that also decodes key. The key is copied: the
 // SDK's ArgKey is a view of Falco's memory, valid during the call only.
 func (l *attributeLayout) with(key string) *attributeLayout {
-	return newAttributeLayout(append(l.keys[:len(l.keys):len(l.keys)], strings.Clone(key)))
+	return newAttributeLayout(append(l.keys[:len(l.keys):len(l.keys)], strings.Clone(key)), l.maxKeys)
 }
 
 // byNameKey reports whether key can be decoded by name: it must be written
@@ -148,7 +143,7 @@ func (d *decodedEvent) decodeByName() {
 // in encoding/json and the struct decode.
 func (d *decodedEvent) attrSpan(key string) (span, bool) {
 	i, byName := d.layout.index[key]
-	if !byName && len(d.layout.keys) < len(knownAttributeKeys)+maxExtraByName && byNameKey(key) {
+	if !byName && len(d.layout.keys) < d.layout.maxKeys && byNameKey(key) {
 		d.setLayout(d.layout.with(key))
 		i, byName = len(d.layout.keys)-1, true
 	}

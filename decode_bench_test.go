@@ -28,7 +28,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 // benchRuleFields are the fields of a typical rule (bench/extract_test.go).
-var benchRuleFields = []uint64{fieldType, fieldAction, fieldAttrName, fieldAttrImage, fieldExecCommand}
+var benchRuleFields = []string{"docker.type", "docker.action", "docker.attributes.name", "docker.attributes.image", "docker.exec.command"}
 
 // BenchmarkExtractField calls pluginState.Extract as the SDK's
 // plugin_extract_fields does, one field per call:
@@ -45,8 +45,8 @@ func BenchmarkExtractField(b *testing.B) {
 	lines := fixtureLines(b)
 	p := newTestPlugin(b)
 	reqs := make([]*testRequest, len(benchRuleFields))
-	for i, id := range benchRuleFields {
-		reqs[i] = &testRequest{id: id}
+	for i, name := range benchRuleFields {
+		reqs[i] = &testRequest{id: uint64(fieldIDOf(name))}
 	}
 	var evt testEvent
 	next := func(i int) *testEvent {
@@ -78,7 +78,7 @@ func BenchmarkExtractField(b *testing.B) {
 	})
 	b.Run("first-label", func(b *testing.B) {
 		// A key that is no known attribute, as a rule on a label asks.
-		req := &testRequest{id: fieldAttributes, arg: "com.docker.compose.project", hasArg: true}
+		req := &testRequest{id: uint64(fieldIDOf("docker.attributes")), arg: "com.docker.compose.project", hasArg: true}
 		b.ReportAllocs()
 		i := 0
 		for b.Loop() {

@@ -40,7 +40,7 @@ func plugin_extract_fields(pState C.uintptr_t, evt *C.ss_plugin_event_input, in 
 	for i := range fields {
 		f := &fields[i]
 		f.res_len = 0
-		if f.field_id >= numFields {
+		if uint64(f.field_id) >= numFields {
 			// Checked before the pool, which would keep a request per
 			// bogus ID.
 			p.SetLastError(fmt.Errorf("unknown field ID %d", f.field_id))

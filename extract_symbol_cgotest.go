@@ -49,7 +49,7 @@ func newExtractCall(event unsafe.Pointer, ids ...uint32) *extractCall {
 		f := &c.fields[i]
 		f.field_id = C.uint32_t(id)
 		f.ftype = C.FTYPE_STRING
-		if id < numFields {
+		if uint64(id) < numFields {
 			f.field = c.cstring(fieldTable[id].Name)
 			if fieldTable[id].Type == "uint64" {
 				f.ftype = C.FTYPE_UINT64

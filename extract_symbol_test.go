@@ -77,7 +77,7 @@ func TestExtractSymbolFields(t *testing.T) {
 func TestExtractSymbolUnknownField(t *testing.T) {
 	p, h := newExtractTarget(t)
 	evt := testPluginEvent(t, extractTestLine)
-	for _, id := range []uint32{numFields, 1<<32 - 1} {
+	for _, id := range []uint32{uint32(numFields), 1<<32 - 1} {
 		c := evt.call(fieldType, id)
 		c.setResLen(1, 7)
 		rc := c.run(h)

@@ -79,6 +79,24 @@ func (r *testRequest) got() any {
 	return r.value
 }
 
+// fieldIDOf returns the ID of the named field, as libsinsp finds it: its
+// index in what plugin_get_fields serves.
+func fieldIDOf(name string) uint32 {
+	for id, f := range fieldTable {
+		if f.Name == name {
+			return uint32(id)
+		}
+	}
+	panic("no field " + name)
+}
+
+// IDs of the fields tests name.
+var (
+	fieldType        = fieldIDOf("docker.type")
+	fieldAction      = fieldIDOf("docker.action")
+	fieldExecCommand = fieldIDOf("docker.exec.command")
+)
+
 // testEvent is an sdk.EventReader over bytes.
 type testEvent struct {
 	num  uint64
@@ -95,7 +113,7 @@ func extractAll(t testing.TB, p *pluginState, evt *testEvent, keys ...string) ma
 	out := map[string]any{}
 	for id := range fieldTable {
 		req := &testRequest{id: uint64(id)}
-		if id == fieldAttributes {
+		if fieldTable[id].Arg.IsKey {
 			for _, k := range keys {
 				req := &testRequest{id: uint64(id), arg: k, hasArg: true}
 				if err := p.Extract(req, evt); err != nil {

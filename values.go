@@ -3,7 +3,8 @@ package main
 import "strings"
 
 // enumValues boxes, once each, the values of the fields whose values come
-// from a small set: event types, actions, scopes, Swarm states, endpoints.
+// from a small set (field.small in fieldDefs): event types, actions, scopes,
+// Swarm states, endpoints.
 // The SDK's SetValue takes an interface{}, and boxing a string allocates 16
 // bytes on every call; these are the fields every rule's condition reads
 // first. The set is bounded: past maxEnumValues values, or for a value
@@ -32,18 +33,3 @@ func (e enumValues) box(s string) any {
 	e.boxed[kept] = v
 	return v
 }
-
-// enumFields are the string fields whose values come from a small set.
-var enumFields = func() (enum [numFields]bool) {
-	for _, id := range []int{
-		fieldStatus, fieldType, fieldAction, fieldScope, fieldActionName, fieldHealthStatus,
-		fieldAttrType, fieldAttrExitCode, fieldAttrSignal, fieldNodeStateNewSeed, fieldNodeStateOldSeed,
-		fieldNodeAvailabilityOld, fieldNodeAvailabilityNew, fieldNodeStateOld, fieldNodeStateNew,
-		fieldNodeRoleOld, fieldNodeRoleNew, fieldNodeLeaderOld, fieldNodeLeaderNew,
-		fieldNodeReachabilityOld, fieldNodeReachabilityNew, fieldServiceUpdateStateOld,
-		fieldServiceUpdateStateNew, fieldHost, fieldDaemonName,
-	} {
-		enum[id] = true
-	}
-	return enum
-}()
