@@ -9,7 +9,7 @@ import (
 )
 
 // newExtractTarget is a plugin state registered as plugin_init registers
-// it (init.go): an extraction request pool and a cgo handle.
+// it (lifecycle.go): an extraction request pool and a cgo handle.
 func newExtractTarget(t *testing.T) (*pluginState, cgo.Handle) {
 	p := newTestPlugin(t)
 	p.extractRequests = sdk.NewExtractRequestPool()

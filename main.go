@@ -7,7 +7,6 @@ import (
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/fields"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/info"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/initschema"
-	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/open"
 )
 
 const (
@@ -29,7 +28,6 @@ func init() {
 	setRequiredAPIVersion(requiredAPIVersion) // not info.SetRequiredAPIVersion: see apiversion.go
 	fields.SetFields(fieldTable[:])
 	initschema.SetInitSchema(&sdk.SchemaInfo{Schema: configSchema})
-	open.SetOnOpen(openInstance)
 }
 
 //go:generate go test -run TestReadmeTablesMatchTheCode -update .

@@ -31,11 +31,6 @@ type pluginState struct {
 	undecodable atomic.Uint64 // events whose data is not a JSON object
 }
 
-// openTarget is the plugin state that plugin_open serves. The SDK's open
-// callback receives only the open params, not the plugin state, so the state
-// registers itself here at init (as the SDK's own high-level layer does).
-var openTarget atomic.Pointer[pluginState]
-
 // newPluginState builds the state plugin_init returns, logging through log.
 func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
 	cfg, warnings, err := parseConfig(rawConfig)
@@ -57,21 +52,10 @@ func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
 		}
 		p.log.Info(fmt.Sprintf("serving net/http/pprof on http://%s/debug/pprof/", p.pprof.Addr()))
 	}
-	openTarget.Store(p)
 	return p, nil
 }
 
-// openInstance is the plugin_open callback.
-func openInstance(params string) (sdk.InstanceState, error) {
-	p := openTarget.Load()
-	if p == nil {
-		return nil, fmt.Errorf("plugin_open called before plugin_init")
-	}
-	return p.open(params)
-}
-
 func (p *pluginState) Destroy() {
-	openTarget.CompareAndSwap(p, nil)
 	p.instances.stopAll()
 	if p.pprof != nil {
 		p.pprof.Close()

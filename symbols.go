@@ -12,7 +12,7 @@ import (
 	// plugin_get_event_source, plugin_get_extract_event_sources,
 	// plugin_get_extract_event_types
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/info"
-	// plugin_init, plugin_destroy: exported by init.go
+	// plugin_init, plugin_destroy, plugin_open, plugin_close: exported by lifecycle.go
 	// plugin_extract_fields: exported by extract_symbol.go
 	// plugin_get_init_schema
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/initschema"
@@ -22,8 +22,6 @@ import (
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/listopen"
 	// plugin_next_batch
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/nextbatch"
-	// plugin_open, plugin_close
-	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/open"
 	// plugin_get_progress (replay files)
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/progress"
 )

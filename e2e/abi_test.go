@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/falco-docker/plugin/internal/host"
 )
 
 func TestInfo(t *testing.T) {
@@ -134,5 +136,37 @@ func TestOpenErrors(t *testing.T) {
 	s = initPlugin(t, `{"host":"unix:///nonexistent/docker.sock"}`)
 	if _, err := s.Open(""); err == nil || !strings.Contains(err.Error(), "unix:///nonexistent/docker.sock") {
 		t.Errorf("open on a missing daemon = %v", err)
+	}
+}
+
+// TestOpenServesItsOwnState: Falco inits the plugin once per inspector,
+// so one process holds several plugin states, and plugin_open must serve
+// the state it is called with, not the one initialised last.
+func TestOpenServesItsOwnState(t *testing.T) {
+	first := initPlugin(t, `{"batchSize":8}`)
+	second := initPlugin(t, `{"batchSize":64}`)
+	inst := openPlugin(t, first, "file://"+mustAbs(t, fixturePath))
+	var delivered uint64
+	for calls := 0; ; calls++ {
+		batch, rc, err := inst.NextBatch()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(batch) > 8 {
+			t.Fatalf("a batch of %d events from the state configured for 8", len(batch))
+		}
+		delivered += uint64(len(batch))
+		if rc == host.SSPluginEOF {
+			break
+		}
+		if calls > 10_000 {
+			t.Fatal("no EOF")
+		}
+	}
+	if got := metricsOf(first)["events_delivered"]; got != delivered || delivered == 0 {
+		t.Errorf("the opened state counts %d events delivered, want %d", got, delivered)
+	}
+	if got := metricsOf(second)["events_delivered"]; got != 0 {
+		t.Errorf("the other state counts %d events delivered, want 0", got)
 	}
 }

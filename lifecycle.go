@@ -7,15 +7,21 @@ package main
 import "C"
 
 import (
+	"fmt"
+
 	"github.com/falcosecurity/plugin-sdk-go/pkg/cgo"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/ptr"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 )
 
-// The plugin exports plugin_init and plugin_destroy itself instead of
-// importing the SDK's symbols/initialize package: that package passes only
-// the config string to the plugin, and the plugin needs the owner and log_fn
-// of ss_plugin_init_input to log through Falco. These two functions do what
+// The plugin exports plugin_init, plugin_destroy, plugin_open and
+// plugin_close itself instead of importing the SDK's symbols/initialize and
+// symbols/open packages: the SDK's plugin_init passes only the config string
+// to the plugin, and the plugin needs the owner and log_fn of
+// ss_plugin_init_input to log through Falco; the SDK's plugin_open passes only
+// the open params, not the plugin state it is called for, which would leave
+// the plugin guessing which of its states (Falco inits one per inspector)
+// an open belongs to. These two functions do what
 // the SDK's versions do (plugin-sdk-go v0.8.3 pkg/sdk/symbols/initialize):
 // the extraction request pool, the cgo handle, the last error on failure,
 // and on destroy Destroy then freeing the SDK buffers and the handle. The
@@ -79,3 +85,40 @@ type initFailure struct {
 func (f *initFailure) LastError() error                  { return f.err }
 func (f *initFailure) SetLastError(err error)            { f.err = err }
 func (f *initFailure) LastErrorBuffer() sdk.StringBuffer { return &f.buf }
+
+//export plugin_open
+func plugin_open(s C.uintptr_t, params *C.char, rc *C.ss_plugin_rc) C.uintptr_t {
+	*rc = C.SS_PLUGIN_FAILURE
+	v := cgo.Handle(s).Value()
+	p, ok := v.(*pluginState)
+	if !ok {
+		// A framework opening a state whose init failed.
+		if f, ok := v.(*initFailure); ok {
+			f.SetLastError(fmt.Errorf("plugin_open after a failed plugin_init: %w", f.err))
+		}
+		return 0
+	}
+	inst, err := p.open(C.GoString(params))
+	if err != nil {
+		p.SetLastError(err)
+		return 0
+	}
+	*rc = C.SS_PLUGIN_SUCCESS
+	return C.uintptr_t(cgo.NewHandle(inst))
+}
+
+// plugin_close closes an instance and frees its batch, as the SDK's does
+// (plugin-sdk-go v0.8.3 pkg/sdk/symbols/open).
+//
+//export plugin_close
+func plugin_close(_ C.uintptr_t, i C.uintptr_t) {
+	if i == 0 {
+		return
+	}
+	h := cgo.Handle(i)
+	inst := h.Value().(*instance)
+	inst.Close()
+	inst.Events().Free()
+	inst.SetEvents(nil)
+	h.Delete()
+}
