@@ -123,7 +123,7 @@ func TestSwarmEventsOnceAcrossManagers(t *testing.T) {
 	for i := 0; ; i++ {
 		name := fmt.Sprintf("probe-%d", i)
 		mgr.Docker().RunInput(t, "x", "secret", "create", name, "-")
-		if twice.within(10*time.Second, func(evs []collected) bool { return hasSwarm(evs, "secret", "create", name, two.Host) }) {
+		if _, ok := twice.within(10*time.Second, func(evs []collected) bool { return hasSwarm(evs, "secret", "create", name, two.Host) }); ok {
 			break
 		}
 		if i == 12 {
@@ -252,24 +252,4 @@ func splitTime(line string) (rest, times string) {
 		return line, ""
 	}
 	return line[:i], line[i:]
-}
-
-// within is waitFor that reports a timeout instead of failing the test.
-func (c *collector) within(deadline time.Duration, cond func([]collected) bool) bool {
-	timer := time.AfterFunc(deadline, func() {
-		c.mu.Lock()
-		c.cond.Broadcast()
-		c.mu.Unlock()
-	})
-	defer timer.Stop()
-	end := time.Now().Add(deadline)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for !cond(c.got) {
-		if time.Now().After(end) {
-			return false
-		}
-		c.cond.Wait()
-	}
-	return true
 }

@@ -110,6 +110,16 @@ func (c *collector) halt() {
 // the test after the deadline.
 func (c *collector) waitFor(t *testing.T, deadline time.Duration, what string, cond func([]collected) bool) []collected {
 	t.Helper()
+	got, ok := c.within(deadline, cond)
+	if !ok {
+		t.Fatalf("%s: not seen within %v (%d events collected)", what, deadline, len(got))
+	}
+	return got
+}
+
+// within blocks until cond holds on the events collected so far, or the
+// deadline passes; it returns a copy of those events and whether cond held.
+func (c *collector) within(deadline time.Duration, cond func([]collected) bool) ([]collected, bool) {
 	timer := time.AfterFunc(deadline, func() {
 		c.mu.Lock()
 		c.cond.Broadcast()
@@ -121,11 +131,11 @@ func (c *collector) waitFor(t *testing.T, deadline time.Duration, what string, c
 	defer c.mu.Unlock()
 	for !cond(c.got) {
 		if time.Now().After(end) {
-			t.Fatalf("%s: not seen within %v (%d events collected)", what, deadline, len(c.got))
+			return append([]collected(nil), c.got...), false
 		}
 		c.cond.Wait()
 	}
-	return append([]collected(nil), c.got...)
+	return append([]collected(nil), c.got...), true
 }
 
 func (c *collector) errors() []string {
