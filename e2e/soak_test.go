@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
@@ -18,7 +19,7 @@ const (
 	soakKillEvery    = 4                // every 4th restart is a SIGKILL, the others SIGTERM
 	soakWorkers      = 12               // concurrent API callers
 	soakPairsPerSec  = 150              // create+remove pairs: 300 events/s while the daemon answers
-	soakLoadBetween  = 600              // events the workload causes between two restarts (~2.5 s)
+	soakLoadBetween  = 400              // events the workload causes between two restarts (~2 s)
 	soakStallBefore  = soakRestarts / 2 // the consumer stalls before this restart
 	soakStall        = 5 * time.Second  // how long next_batch is not called
 	soakProgressWait = 90 * time.Second // bound on waiting for the workload's progress
@@ -59,6 +60,8 @@ type restart struct {
 	stoppedAt  time.Time // dockerd gone
 	answeredAt time.Time // the new dockerd answers /_ping
 	subscribed time.Duration
+	failures   uint64        // resumes that failed during this restart
+	info       time.Duration // GET /info by the test right after the start
 }
 
 func soak(t *testing.T, opts testdocker.DaemonOptions) {
@@ -96,6 +99,7 @@ func soak(t *testing.T, opts testdocker.DaemonOptions) {
 			stallAt = time.Now()
 			queueAtStall = c.stall(soakStall)
 		}
+		failedBefore := metricsOf(s)["resume_failures"]
 		r := restart{kill: i%soakKillEvery == 0, signalAt: time.Now()}
 		if r.kill {
 			dm.Kill(t)
@@ -108,7 +112,17 @@ func soak(t *testing.T, opts testdocker.DaemonOptions) {
 		waitMetric(t, s, "daemons_connected", 0, 30*time.Second)
 		dm.Start(t)
 		r.answeredAt = time.Now()
+		// How fast the new daemon answers the heaviest request of a
+		// resume, to judge the reconnect time by: made alongside it.
+		info := make(chan time.Duration, 1)
+		go func() {
+			start := time.Now()
+			w.call(http.MethodGet, "/info", "")
+			info <- time.Since(start)
+		}()
 		r.subscribed = waitMetric(t, s, "daemons_connected", 1, 30*time.Second)
+		r.info = <-info
+		r.failures = metricsOf(s)["resume_failures"] - failedBefore
 		restarts = append(restarts, r)
 	}
 	progress("load after the last restart")
@@ -119,7 +133,7 @@ func soak(t *testing.T, opts testdocker.DaemonOptions) {
 	// Published after every call of the workload returned: once it is
 	// delivered, so is everything the workload caused (the stream and its
 	// resumes keep the daemon's order).
-	if status, err := w.call("POST", "/volumes/create", fmt.Sprintf(`{"Name":%q}`, soakSentinel)); err != nil || status != 201 {
+	if status, err := w.call(http.MethodPost, "/volumes/create", fmt.Sprintf(`{"Name":%q}`, soakSentinel)); err != nil || status != 201 {
 		t.Fatalf("creating %s: %d %v", soakSentinel, status, err)
 	}
 	c.waitVolume(t, soakSentinel, "create", 60*time.Second)
@@ -174,7 +188,11 @@ func soak(t *testing.T, opts testdocker.DaemonOptions) {
 			kills++
 		}
 		longest = max(longest, r.subscribed)
-		reconnects = append(reconnects, r.subscribed.Round(time.Millisecond).String())
+		each := fmt.Sprintf("%v (down %v, GET /info %v", r.subscribed.Round(time.Millisecond), r.answeredAt.Sub(r.signalAt).Round(100*time.Millisecond), r.info.Round(time.Millisecond))
+		if r.failures > 0 {
+			each += fmt.Sprintf(", %d resumes failed", r.failures)
+		}
+		reconnects = append(reconnects, each+")")
 	}
 	span := loadEnd.Sub(loadStart)
 	t.Logf("%s: %d restarts (%d SIGTERM, %d SIGKILL) over %v of load, consumer stalled %v at +%v with the queue then at %d lines",
@@ -183,7 +201,7 @@ func soak(t *testing.T, opts testdocker.DaemonOptions) {
 		f.expected, f.delivered, len(f.lost), f.lostAfter[false], f.lostAfter[true], f.duplicated, f.uncertain, f.uncertainDelivered, total)
 	t.Logf("rate: %.0f events/s over the run, restarts included; %.0f events/s between restarts",
 		float64(f.expected)/span.Seconds(), float64(soakLoadBetween*(soakRestarts+1))/loaded.Seconds())
-	t.Logf("reconnect (daemon answering /_ping to plugin subscribed): longest %v; each: %s", longest.Round(time.Millisecond), strings.Join(reconnects, " "))
+	t.Logf("reconnect (daemon answering /_ping to plugin subscribed): longest %v; each: %s", longest.Round(time.Millisecond), strings.Join(reconnects, ", "))
 	t.Logf("metrics: resume_gaps %d (%d gaps logged), reconnects %d, resume_failures %d, duplicates_dropped %d, queue_overflows %d, events_delivered %d",
 		m["resume_gaps"], len(gaps), m["reconnects"], m["resume_failures"], m["duplicates_dropped"], m["queue_overflows"], m["events_delivered"])
 
