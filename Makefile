@@ -16,7 +16,7 @@ SOURCES := $(wildcard *.go stream/*.go) go.mod go.sum
 FUZZTIME ?= 30s
 FUZZ_TARGETS := .:FuzzDecodeAndExtract ./stream:FuzzTimeNano ./stream:FuzzLineSplitter
 
-.PHONY: all install test vet fmt demo bench profile clean deps fuzz fuzz-long package
+.PHONY: all install test vet fmt demo bench profile clean deps fuzz fuzz-long soak package
 
 all: $(OUTPUT)
 
@@ -56,6 +56,13 @@ vet:
 test: deps fmt vet $(OUTPUT)
 	DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test $(GOFLAGS_TEST) -tags $(GOTAGS) -race ./...
 	$(MAKE) --no-print-directory fuzz
+
+# The soak: 20 restarts of a private Docker 20.10 and of a private Docker 29
+# under a steady load, with a consumer stall (about 4 minutes). Not part of
+# make test: it reports figures, and one run in four on a loaded machine
+# showed a loss it could not attribute (see README).
+soak: deps $(OUTPUT)
+	FALCO_DOCKER_SOAK=1 DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test -count=1 -timeout 20m -tags $(GOTAGS) -run '^TestSoakRestartsUnderLoad$$' -v ./e2e
 
 # Fuzz the event decoder, every field's extraction, the timestamp picker and
 # the line splitter on arbitrary bytes (seeds: the recorded daemon events).
