@@ -43,6 +43,9 @@ func rssKiB(t testing.TB) int {
 // the plugin runtime's goroutines, the process's file descriptors and its
 // resident memory stay flat, against bounds measured after a warm-up.
 func TestLifecycleCyclesLeakNothing(t *testing.T) {
+	// In the e2e layer although most cycles are replays: they take minutes
+	// of CPU under -race, more than the whole unit layer.
+	testdocker.Require(t)
 	addr := plugintest.FreeLoopbackAddr(t)
 	observer := initPlugin(t, fmt.Sprintf(`{"pprofAddr":%q}`, addr)) // lives through the cycles
 	_ = observer

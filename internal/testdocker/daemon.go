@@ -106,20 +106,15 @@ var (
 // StartDaemon starts a private dockerd (see Daemon) and registers a cleanup
 // that stops it (killing whatever is left of it and its containers), unmounts
 // everything under its root, removes the root and deletes its network
-// namespace. It skips the test unless running as root with docker and dockerd
-// available.
+// namespace. Like Require, it marks an e2e test: it skips (or fails) the
+// test unless it runs as root with docker, dockerd, ip and nsenter on PATH.
 func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 	t.Helper()
-	Require(t)
 	dockerd := "dockerd"
 	if opts.Binary != "" {
 		dockerd = opts.Binary
 	}
-	for _, bin := range []string{dockerd, "ip", "nsenter"} {
-		if _, err := exec.LookPath(bin); err != nil {
-			t.Skipf("testdocker: %s not found on PATH", bin)
-		}
-	}
+	requirePrivate(t, dockerd)
 	if !nameRE.MatchString(opts.Name) {
 		t.Fatalf("testdocker.StartDaemon: name %q must match %s", opts.Name, nameRE)
 	}

@@ -30,16 +30,6 @@ type Docker struct {
 	Env []string
 }
 
-// Require fails the test unless it runs as root with a docker CLI on PATH:
-// the project's tests need a real Docker Engine (.ci/deps provides it), and
-// a skipped test would pass without checking anything.
-func Require(t testing.TB) {
-	t.Helper()
-	if !Available() {
-		t.Fatal("testdocker: these tests need root and the docker CLI (run .ci/deps)")
-	}
-}
-
 // Environ returns the environment the docker CLI is run with.
 func (d Docker) Environ() []string {
 	env := os.Environ()
@@ -144,13 +134,6 @@ func ExitCode(err error) int {
 		return ee.ExitCode()
 	}
 	return -1
-}
-
-// Available reports whether docker can be used here (root, docker on PATH),
-// for tests that only add a part when it is.
-func Available() bool {
-	_, err := exec.LookPath("docker")
-	return err == nil && os.Geteuid() == 0
 }
 
 // WaitFor polls cond until it holds, failing the test after deadline: a
