@@ -17,8 +17,8 @@ import (
 // instance is one open stream: the slab of event slots handed to Falco, the
 // queue the readers fill, and the goroutines that fill it.
 type instance struct {
-	cfg   config
-	owner *openInstances // the plugin state's registry, for metrics
+	cfg      config
+	registry *instanceRegistry // the plugin state's, for metrics and plugin_destroy
 
 	// events is the slab the SDK hands to Falco on the next next_batch. It
 	// is normally regular (BatchSize x EventSize); for one call it is
@@ -238,8 +238,8 @@ func (inst *instance) deliverPending(evts sdk.EventWriters) (int, error) {
 // (it frees the one Events returns).
 // It is idempotent.
 func (inst *instance) Close() {
-	if inst.owner != nil {
-		inst.owner.remove(inst)
+	if inst.registry != nil {
+		inst.registry.remove(inst)
 	}
 	inst.stop()
 	inst.mu.Lock()

@@ -22,8 +22,8 @@ type pluginState struct {
 	stringerBuf     ptr.StringBuffer
 	openParamsBuf   ptr.StringBuffer
 
-	instances openInstances // open instances, for metrics
-	pprof     *pprofServer  // nil unless pprofAddr is set
+	instances instanceRegistry // the open instances, for metrics and Destroy
+	pprof     *pprofServer     // nil unless pprofAddr is set
 
 	cache       *decodedEvent // the last event decoded for extraction
 	enums       enumValues    // values of small-set fields, boxed once
