@@ -64,7 +64,7 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 // small set.
 func (p *pluginState) setString(req sdk.ExtractRequest, f *field, v string) {
 	if f.small {
-		req.SetValue(p.enums.box(v))
+		req.SetValue(p.smallValues.box(v))
 		return
 	}
 	req.SetValue(v)

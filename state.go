@@ -26,7 +26,7 @@ type pluginState struct {
 	pprof     *pprofServer     // nil unless pprofAddr is set
 
 	cache       *decodedEvent // the last event decoded for extraction
-	enums       enumValues    // values of small-set fields, boxed once
+	smallValues boxedValues   // values of small-set fields, boxed once
 	readBuf     []byte        // an event's bytes, when its reader must copy them (test stand-ins)
 	undecodable atomic.Uint64 // events whose data is not a JSON object
 }
@@ -38,10 +38,10 @@ func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
 		return nil, err
 	}
 	p := &pluginState{
-		cfg:   cfg,
-		log:   log,
-		cache: newDecodedEvent(),
-		enums: newEnumValues(),
+		cfg:         cfg,
+		log:         log,
+		cache:       newDecodedEvent(),
+		smallValues: newBoxedValues(),
 	}
 	for _, w := range warnings {
 		p.warn(w)
