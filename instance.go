@@ -52,6 +52,18 @@ type instance struct {
 	oversizedN    atomic.Uint64 // events above eventSize, delivered whole
 }
 
+// The SDK's plugin_next_batch and plugin_get_progress find an instance's
+// methods by type assertion at run time (plugin-sdk-go v0.8.3
+// pkg/sdk/symbols/nextbatch, progress); these make a mismatch a compile
+// error. plugin_close (lifecycle.go) calls Close as the SDK's does.
+var (
+	_ sdk.Events         = (*instance)(nil) // nextbatch: the slab to fill
+	_ sdk.NextBatcher    = (*instance)(nil) // nextbatch
+	_ sdk.Progresser     = (*instance)(nil) // progress (replay files)
+	_ sdk.ProgressBuffer = (*instance)(nil) // progress
+	_ sdk.Closer         = (*instance)(nil) // plugin_close
+)
+
 func newInstance(cfg config, queueSize int) (*instance, error) {
 	regular, err := sdk.NewEventWriters(int64(cfg.BatchSize), int64(cfg.EventSize))
 	if err != nil {

@@ -82,6 +82,12 @@ type initFailure struct {
 	buf ptr.StringBuffer
 }
 
+// plugin_get_last_error (symbols/lasterr) asserts these on the failed state.
+var (
+	_ sdk.LastError       = (*initFailure)(nil)
+	_ sdk.LastErrorBuffer = (*initFailure)(nil)
+)
+
 func (f *initFailure) LastError() error                  { return f.err }
 func (f *initFailure) SetLastError(err error)            { f.err = err }
 func (f *initFailure) LastErrorBuffer() sdk.StringBuffer { return &f.buf }

@@ -31,6 +31,23 @@ type pluginState struct {
 	undecodable atomic.Uint64 // events whose data is not a JSON object
 }
 
+// The SDK's C symbols find a state's methods by type assertion at run time
+// (plugin-sdk-go v0.8.3 pkg/sdk/symbols: evtstr, lasterr, listopen,
+// nextbatch), and so do ours (lifecycle.go, extract_symbol.go): a method
+// renamed or given another signature would make the assertion fail, or
+// panic, inside Falco. These make it a compile error instead.
+var (
+	_ sdk.Stringer         = (*pluginState)(nil) // evtstr: plugin_event_to_string
+	_ sdk.StringerBuffer   = (*pluginState)(nil) // evtstr; freed by plugin_destroy
+	_ sdk.LastError        = (*pluginState)(nil) // lasterr, listopen, nextbatch
+	_ sdk.LastErrorBuffer  = (*pluginState)(nil) // lasterr; freed by plugin_destroy
+	_ sdk.OpenParams       = (*pluginState)(nil) // listopen: plugin_list_open_params
+	_ sdk.OpenParamsBuffer = (*pluginState)(nil) // listopen; freed by plugin_destroy
+	_ sdk.Destroyer        = (*pluginState)(nil) // plugin_destroy
+	_ sdk.ExtractRequests  = (*pluginState)(nil) // plugin_destroy frees the pool
+	_ sdk.Extractor        = (*pluginState)(nil) // plugin_extract_fields (extract_symbol.go)
+)
+
 // newPluginState builds the state plugin_init returns, logging through log.
 func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
 	cfg, warnings, err := parseConfig(rawConfig)
