@@ -101,7 +101,7 @@ func (p *pluginState) decoded(evt sdk.EventReader) (*decodedEvent, error) {
 	if p.cache.evtNum == num && num != 0 {
 		return p.cache, nil
 	}
-	data, ok := eventData(evt, &p.readBuf)
+	data, ok := eventData(evt)
 	if !ok {
 		return nil, fmt.Errorf("event %d is not a plugin event", num)
 	}

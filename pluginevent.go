@@ -28,41 +28,28 @@ const (
 // String: a pointer to the C ss_plugin_event_input.
 var sdkEventReader = reflect.TypeOf(sdk.NewEventReader(nil))
 
-// eventData returns the payload of evt without copying: for the SDK's own
-// readers a view of the event in Falco's memory (valid while Falco handles
-// that event, which is while its fields are extracted), else what Reader
-// returns, read into *scratch (test stand-ins). ok is false for an event
-// that is not a plugin event.
-func eventData(evt sdk.EventReader, scratch *[]byte) (data []byte, ok bool) {
-	if reflect.TypeOf(evt) == sdkEventReader {
-		// ss_plugin_event_input starts with its ss_plugin_event pointer.
-		input := (*[2]unsafe.Pointer)(unsafe.Pointer(&evt))[1]
-		e := *(*unsafe.Pointer)(input)
-		if e == nil {
-			return nil, false
-		}
-		header := unsafe.Slice((*byte)(e), evtHeaderSize+8)
-		if binary.NativeEndian.Uint16(header[evtTypeOffset:]) != pluginEventType {
-			return nil, false
-		}
-		total := binary.NativeEndian.Uint32(header[evtLenOffset:])
-		n := binary.NativeEndian.Uint32(header[evtDataLenParam:])
-		if total < sdk.PluginEventPayloadOffset || n > total-sdk.PluginEventPayloadOffset {
-			return nil, false
-		}
-		return unsafe.Slice((*byte)(unsafe.Add(e, sdk.PluginEventPayloadOffset)), n), true
+// eventData returns the payload of evt without copying: a view of the event
+// in Falco's memory, valid while Falco handles that event, which is while
+// its fields are extracted. ok is false for an event that is not a plugin
+// event, or a reader that is not the SDK's.
+func eventData(evt sdk.EventReader) (data []byte, ok bool) {
+	if reflect.TypeOf(evt) != sdkEventReader {
+		return nil, false
 	}
-	buf := (*scratch)[:0]
-	r := evt.Reader()
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			*scratch = buf
-			return buf, true
-		}
+	// ss_plugin_event_input starts with its ss_plugin_event pointer.
+	input := (*[2]unsafe.Pointer)(unsafe.Pointer(&evt))[1]
+	e := *(*unsafe.Pointer)(input)
+	if e == nil {
+		return nil, false
 	}
+	header := unsafe.Slice((*byte)(e), evtHeaderSize+8)
+	if binary.NativeEndian.Uint16(header[evtTypeOffset:]) != pluginEventType {
+		return nil, false
+	}
+	total := binary.NativeEndian.Uint32(header[evtLenOffset:])
+	n := binary.NativeEndian.Uint32(header[evtDataLenParam:])
+	if total < sdk.PluginEventPayloadOffset || n > total-sdk.PluginEventPayloadOffset {
+		return nil, false
+	}
+	return unsafe.Slice((*byte)(unsafe.Add(e, sdk.PluginEventPayloadOffset)), n), true
 }

@@ -27,7 +27,6 @@ type pluginState struct {
 
 	cache       *decodedEvent // the last event decoded for extraction
 	smallValues boxedValues   // values of small-set fields, boxed once
-	readBuf     []byte        // an event's bytes, when its reader must copy them (test stand-ins)
 	undecodable atomic.Uint64 // events whose data is not a JSON object
 }
 
