@@ -155,6 +155,8 @@ func (f *Follower) Run(ctx context.Context, first *Subscription) {
 
 func (f *Follower) countTooLarge() { f.Stats.TooLarge.Add(1) }
 
+// keyOf keys line by its time and hash. The time is parsed here, once per
+// line: the queue carries it on to the batch as the event's timestamp.
 func (f *Follower) keyOf(line []byte) eventKey {
 	return eventKey{timeNano: TimeNano(line), hash: maphash.Bytes(f.seed, line)}
 }
@@ -174,13 +176,14 @@ func (f *Follower) receive(line []byte) bool {
 	return f.deliver(line, key)
 }
 
-// offer queues line, through the Swarm deduper when there is one: a copy it
-// drops counts as queued.
-func (f *Follower) offer(line []byte) bool {
+// offer queues line with its time, through the Swarm deduper when there is
+// one (swarmdedupe.go): a copy it drops counts as queued. The consumer takes
+// the line from the queue in instance.go's NextBatch.
+func (f *Follower) offer(line []byte, timeNano int64) bool {
 	if f.opts.Swarm != nil {
-		return f.opts.Swarm.Offer(f.queue, f.opts.SwarmMember, line, f.origin.Load())
+		return f.opts.Swarm.Offer(f.queue, f.opts.SwarmMember, line, timeNano, f.origin.Load())
 	}
-	return f.queue.Offer(line, f.origin.Load())
+	return f.queue.Offer(line, timeNano, f.origin.Load())
 }
 
 // forgetSwarmCopies tells the Swarm deduper that this daemon's stream had a
@@ -204,7 +207,7 @@ func (f *Follower) deliver(line []byte, key eventKey) bool {
 		f.Stats.Duplicates.Add(1)
 		return false
 	}
-	if !f.offer(line) {
+	if !f.offer(line, key.timeNano) {
 		return true // new, but the queue overflowed: counted there
 	}
 	if old := f.order[f.next]; old != (eventKey{}) {
