@@ -53,8 +53,10 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 			p.setString(req, f, v)
 		}
 	case fromTime:
-		if ts, ok := ev.timestamp(); ok {
-			req.SetValue(time.Unix(0, ts))
+		// The time the reader parsed (stream.TimeNano), which next_batch
+		// wrote as the event's timestamp.
+		if ev.hasTime {
+			req.SetValue(time.Unix(0, int64(evt.Timestamp())))
 		}
 	}
 	return nil
