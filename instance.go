@@ -234,12 +234,11 @@ func (inst *instance) deferOversized(n int, line *stream.Line) (int, error) {
 }
 
 // deliverPending hands the oversized event over in its own slab, then puts
-// the regular slab back for the following call.
+// the regular slab back for the following call. evts is that slab:
+// deferOversized made it the one Events returns, and the SDK's
+// plugin_next_batch passes NextBatch what Events returns
+// (plugin-sdk-go v0.8.3 pkg/sdk/symbols/nextbatch).
 func (inst *instance) deliverPending(evts sdk.EventWriters) (int, error) {
-	if evts != inst.oversized {
-		// cannot happen: deferOversized set the slab; keep the line for later
-		return 0, sdk.ErrTimeout
-	}
 	inst.write(evts, 0, inst.pending)
 	inst.pending = nil
 	inst.events = inst.regular
