@@ -42,9 +42,8 @@ func plugin_init(in *C.ss_plugin_init_input, rc *C.ss_plugin_rc) C.uintptr_t {
 		return C.uintptr_t(cgo.NewHandle(&initFailure{err: err}))
 	}
 	p.extractRequests = sdk.NewExtractRequestPool()
-	p.handle = cgo.NewHandle(p)
 	*rc = C.SS_PLUGIN_SUCCESS
-	return C.uintptr_t(p.handle)
+	return C.uintptr_t(cgo.NewHandle(p))
 }
 
 //export plugin_destroy

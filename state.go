@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/falcosecurity/plugin-sdk-go/pkg/cgo"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/ptr"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 )
@@ -12,9 +11,8 @@ import (
 // pluginState is what plugin_init returns to Falco: the configuration, the
 // SDK's extraction requests, the last error and the decoded-event cache.
 type pluginState struct {
-	cfg    config
-	log    *logger
-	handle cgo.Handle // what plugin_init returned to the framework
+	cfg config
+	log *logger
 
 	extractRequests sdk.ExtractRequestPool
 	lastErr         error
