@@ -24,7 +24,8 @@ import (
 // an open belongs to. These two functions do what
 // the SDK's versions do (plugin-sdk-go v0.8.3 pkg/sdk/symbols/initialize):
 // the extraction request pool, the cgo handle, the last error on failure,
-// and on destroy Destroy then freeing the SDK buffers and the handle. The
+// and on destroy Destroy then freeing the SDK buffers and the handle (not a
+// progress buffer: ours is the instance's, freed by Close). The
 // SDK's init/destroy hooks are skipped: only its high-level sdk/plugins
 // layer, which this plugin does not use, sets them.
 
@@ -65,9 +66,6 @@ func plugin_destroy(s C.uintptr_t) {
 	}
 	if b, ok := v.(sdk.StringerBuffer); ok {
 		b.StringerBuffer().Free()
-	}
-	if b, ok := v.(sdk.ProgressBuffer); ok {
-		b.ProgressBuffer().Free()
 	}
 	if b, ok := v.(sdk.OpenParamsBuffer); ok {
 		b.OpenParamsBuffer().Free()
