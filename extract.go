@@ -97,7 +97,9 @@ func healthStatus(d *decodedEvent) (string, bool) {
 	return strings.CutPrefix(d.str(d.action), "health_status: ")
 }
 
-// decoded returns evt decoded, decoding it only if it is not the cached one.
+// decoded returns evt decoded, decoding it only if it is not the cached one:
+// its bytes are read in place (eventData, pluginevent.go) and decoded by
+// decode.go.
 func (p *pluginState) decoded(evt sdk.EventReader) (*decodedEvent, error) {
 	num := evt.EventNum()
 	if p.cache.evtNum == num && num != 0 {

@@ -100,6 +100,11 @@ func (inst *instance) SetEvents(evts sdk.EventWriters) { inst.events = evts }
 // batch is full or the queue is momentarily empty with events in the batch;
 // with none, it waits up to flushInterval for one, then reports a timeout
 // (sdk.ErrTimeout); a replay ends with sdk.ErrEOF.
+//
+// The lines come from the queue (stream/queue.go) that the readers fill
+// (stream/follow.go live, stream/replay.go replay), each with the time its
+// reader parsed; write copies each into a slot (slab.go). Falco then asks
+// for the events' fields through plugin_extract_fields (extract_symbol.go).
 func (inst *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, error) {
 	inst.mu.Lock()
 	defer inst.mu.Unlock()

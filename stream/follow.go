@@ -133,7 +133,9 @@ func (f *Follower) subscribeFrom(ctx context.Context, now time.Time) (*Subscript
 	return sub, nil
 }
 
-// Run pumps first, then every later subscription, until ctx is done.
+// Run pumps first, then every later subscription, until ctx is done: Pump
+// (daemon.go) reads the daemon's socket and hands each line to receive,
+// which queues it (queue.go).
 func (f *Follower) Run(ctx context.Context, first *Subscription) {
 	sub := first
 	for {

@@ -51,8 +51,9 @@ func NewQueue(size int, budget int64) *Queue {
 	}
 }
 
-// Lines is the channel the consumer receives from. It is closed once the
-// producers have finished and every queued line has been received.
+// Lines is the channel the consumer (the plugin instance's NextBatch,
+// instance.go) receives from. It is closed once the producers have finished
+// and every queued line has been received.
 func (q *Queue) Lines() <-chan *Line { return q.lines }
 
 // Err tells why the producers finished (nil for a clean end of input). Only
