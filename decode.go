@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"strconv"
 	"unsafe"
 
 	jsoniter "github.com/json-iterator/go"
@@ -31,9 +30,12 @@ type decodedEvent struct {
 
 	arena                                         []byte
 	status, id, from, typ, action, scope, actorID span
-	time, timeNano                                int64
-	hasTime, hasTimeNano                          bool
 	host, daemonName                              span // from the origin trailer of live events
+	// hasTime tells whether the event carries a time (timeNano or time, as
+	// an integer). Its value is not read here: the reader parsed it once
+	// (stream.TimeNano) and next_batch made it the event's timestamp, which
+	// is what docker.time reads (extract.go).
+	hasTime bool
 
 	attrsRaw    span             // the Attributes object, as sent
 	layout      *attributeLayout // the attribute keys decoded by name
@@ -60,8 +62,8 @@ type wireEvent struct {
 	Action   wireString `json:"Action"`
 	Actor    wireActor  `json:"Actor"`
 	Scope    wireString `json:"scope"`
-	Time     wireInt    `json:"time"`
-	TimeNano wireInt    `json:"timeNano"`
+	Time     wireTime   `json:"time"`
+	TimeNano wireTime   `json:"timeNano"`
 }
 
 type wireActor struct {
@@ -72,10 +74,7 @@ type wireActor struct {
 type (
 	wireString struct{ s span }
 	wireObject struct{ s span }
-	wireInt    struct {
-		v  int64
-		ok bool
-	}
+	wireTime   struct{ ok bool } // an integer is there
 )
 
 // wireAPI decodes wireEvent: case-sensitive keys, as the daemon writes them,
@@ -85,7 +84,7 @@ var wireAPI = func() jsoniter.API {
 	api := jsoniter.Config{CaseSensitive: true}.Froze()
 	api.RegisterExtension(jsoniter.DecoderExtension{
 		reflect2.TypeOf(wireString{}): wireStringDecoder{},
-		reflect2.TypeOf(wireInt{}):    wireIntDecoder{},
+		reflect2.TypeOf(wireTime{}):   wireTimeDecoder{},
 		reflect2.TypeOf(wireObject{}): wireObjectDecoder{},
 	})
 	return api
@@ -93,7 +92,7 @@ var wireAPI = func() jsoniter.API {
 
 type (
 	wireStringDecoder struct{}
-	wireIntDecoder    struct{}
+	wireTimeDecoder   struct{}
 	wireObjectDecoder struct{}
 )
 
@@ -101,9 +100,8 @@ func (wireStringDecoder) Decode(ptr unsafe.Pointer, iter *jsoniter.Iterator) {
 	(*wireString)(ptr).s = iter.Attachment.(*decodedEvent).readString(iter)
 }
 
-func (wireIntDecoder) Decode(ptr unsafe.Pointer, iter *jsoniter.Iterator) {
-	w := (*wireInt)(ptr)
-	w.v, w.ok = iter.Attachment.(*decodedEvent).readInt(iter)
+func (wireTimeDecoder) Decode(ptr unsafe.Pointer, iter *jsoniter.Iterator) {
+	(*wireTime)(ptr).ok = iter.Attachment.(*decodedEvent).isInteger(iter)
 }
 
 // Decode captures an object whole (json-iterator skips it, checking its
@@ -141,8 +139,8 @@ func (d *decodedEvent) reset(evtNum uint64) {
 	d.err = nil
 	d.arena = d.arena[:0]
 	d.status, d.id, d.from, d.typ, d.action, d.scope, d.actorID = span{}, span{}, span{}, span{}, span{}, span{}, span{}
-	d.time, d.timeNano, d.hasTime, d.hasTimeNano = 0, 0, false, false
 	d.host, d.daemonName = span{}, span{}
+	d.hasTime = false
 	d.attrsRaw, d.attrsParsed = span{}, false
 	d.byNameState = byNamePending // byName is cleared when decoded
 	clear(d.attrs)                // drop the key strings
@@ -173,7 +171,7 @@ func (d *decodedEvent) decode(evtNum uint64, data []byte) {
 	w := &d.wire
 	d.status, d.id, d.from, d.typ, d.action, d.scope = w.Status.s, w.ID.s, w.From.s, w.Type.s, w.Action.s, w.Scope.s
 	d.actorID, d.attrsRaw = w.Actor.ID.s, w.Actor.Attributes.s
-	d.time, d.hasTime, d.timeNano, d.hasTimeNano = w.Time.v, w.Time.ok, w.TimeNano.v, w.TimeNano.ok
+	d.hasTime = w.Time.ok || w.TimeNano.ok
 	d.deriveDeprecated()
 	if hasTrailer {
 		host, name, _ := bytes.Cut(trailer, []byte{originSep})
@@ -254,18 +252,28 @@ func (d *decodedEvent) readString(iter *jsoniter.Iterator) span {
 	}
 }
 
-// readInt reads an integer exactly: timeNano exceeds 2^53, so no float may
-// carry it. Anything else is absent.
-func (d *decodedEvent) readInt(iter *jsoniter.Iterator) (int64, bool) {
+// isInteger skips iter's next value and reports whether it is an integer
+// (digits, optionally signed), the form a time takes; 1.5 and 1e9 are not.
+func (d *decodedEvent) isInteger(iter *jsoniter.Iterator) bool {
 	if iter.WhatIsNext() != jsoniter.NumberValue {
 		iter.Skip()
-		return 0, false
+		return false
 	}
 	start := len(d.arena)
 	d.arena = iter.SkipAndAppendBytes(d.arena)
-	v, err := strconv.ParseInt(string(skipSpace(d.arena[start:])), 10, 64)
+	digits := skipSpace(d.arena[start:])
+	if len(digits) > 0 && digits[0] == '-' {
+		digits = digits[1:]
+	}
+	ok := len(digits) > 0
+	for _, c := range digits {
+		if c < '0' || c > '9' {
+			ok = false
+			break
+		}
+	}
 	d.arena = d.arena[:start]
-	return v, err == nil
+	return ok
 }
 
 // skipSpace drops the JSON whitespace SkipAndAppendBytes keeps before a value.
@@ -284,15 +292,4 @@ func (d *decodedEvent) str(s span) string {
 		return ""
 	}
 	return unsafe.String(&d.arena[s.start], s.end-s.start)
-}
-
-// timestamp returns the event time in nanoseconds.
-func (d *decodedEvent) timestamp() (int64, bool) {
-	switch {
-	case d.hasTimeNano:
-		return d.timeNano, true
-	case d.hasTime:
-		return d.time * 1e9, true
-	}
-	return 0, false
 }

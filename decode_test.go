@@ -3,11 +3,20 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // A container die event as daemons before API v1.52 send it (deprecated
 // status/id/from present), with a label holding characters the daemon escapes.
 const dieLine = `{"status":"die","id":"3f2a","from":"tool:1","Type":"container","Action":"die","Actor":{"ID":"3f2a","Attributes":{"exitCode":"137","image":"tool:1","name":"web","com.example.note":"a \u003cb\u003e \"q\" é"}},"scope":"local","time":1795550026,"timeNano":1795550026796334283}`
+
+// dockerTime is docker.time of line, written as next_batch writes it: its
+// timestamp is the time the reader parsed, which the decoder does not read.
+func dockerTime(t *testing.T, line string) (time.Time, bool) {
+	got := extractAll(t, newTestPlugin(t), newTestEvent(t, 1, []byte(line)))
+	ts, ok := got["docker.time"].(time.Time)
+	return ts, ok
+}
 
 func TestDecodeKeepsEveryValue(t *testing.T) {
 	d := newDecodedEvent()
@@ -34,8 +43,8 @@ func TestDecodeKeepsEveryValue(t *testing.T) {
 		t.Errorf("absent attribute reported present")
 	}
 	// timeNano exceeds 2^53: a float would round it.
-	if ts, ok := d.timestamp(); !ok || ts != 1795550026796334283 {
-		t.Errorf("timestamp = %d %v", ts, ok)
+	if ts, ok := dockerTime(t, dieLine); !ok || !ts.Equal(time.Unix(0, 1795550026796334283)) {
+		t.Errorf("timestamp = %d %v", ts.UnixNano(), ok)
 	}
 }
 
@@ -58,8 +67,8 @@ func TestDecodeDerivesDeprecatedKeys(t *testing.T) {
 	if d.status.ok || d.id.ok || d.from.ok {
 		t.Errorf("deprecated keys derived for a network event")
 	}
-	if ts, ok := d.timestamp(); !ok || ts != 2e9 {
-		t.Errorf("timestamp from time = %d %v", ts, ok)
+	if ts, ok := dockerTime(t, `{"Type":"network","Action":"create","Actor":{"ID":"n1","Attributes":{"name":"x"}},"time":2}`); !ok || ts.UnixNano() != 2e9 {
+		t.Errorf("timestamp from time = %d %v", ts.UnixNano(), ok)
 	}
 }
 
@@ -125,7 +134,7 @@ func TestDecodeOddValueTypes(t *testing.T) {
 	if _, ok := d.attr("n"); ok {
 		t.Errorf("null attribute present")
 	}
-	if _, ok := d.timestamp(); ok {
+	if _, ok := dockerTime(t, `{"Type":null,"Action":{"x":1},"Actor":{"ID":12,"Attributes":{"exitCode":3,"n":null,"o":{"a":"b"}}},"timeNano":"12"}`); ok {
 		t.Errorf("string timeNano accepted")
 	}
 }
@@ -139,8 +148,8 @@ func TestDecodeEmptyKeyDoesNotEndTheObject(t *testing.T) {
 	if v, ok := d.attr("name"); !ok || v != "web" {
 		t.Errorf("name = %q %v", v, ok)
 	}
-	if ts, _ := d.timestamp(); ts != 5 {
-		t.Errorf("timestamp = %d", ts)
+	if ts, _ := dockerTime(t, `{"":"x","Type":"container","Actor":{"":"y","ID":"c","Attributes":{"":"z","name":"web"}},"timeNano":5}`); ts.UnixNano() != 5 {
+		t.Errorf("timestamp = %d", ts.UnixNano())
 	}
 }
 
@@ -163,6 +172,27 @@ func TestDecodeAttributesKnownAndOther(t *testing.T) {
 		}
 		if _, ok := d.attr("signal"); ok {
 			t.Errorf("%s: signal present", tc.desc)
+		}
+	}
+}
+
+// docker.time is set only for an event that carries a time, as an integer:
+// the timestamp of an event without one is when the plugin read it, not a
+// time of the event.
+func TestDockerTimeOnlyWhenTheEventHasOne(t *testing.T) {
+	for line, want := range map[string]int64{
+		`{"Type":"volume","Action":"create","time":3}`:       3e9,
+		`{"Type":"volume","Action":"create","timeNano":3}`:   3,
+		`{"Type":"volume","Action":"create"}`:                -1,
+		`{"Type":"volume","Action":"create","timeNano":1.5}`: -1,
+		`{"Type":"volume","Action":"create","time":"3"}`:     -1,
+	} {
+		ts, ok := dockerTime(t, line)
+		switch {
+		case want < 0 && ok:
+			t.Errorf("%s: docker.time = %d, want unset", line, ts.UnixNano())
+		case want >= 0 && (!ok || ts.UnixNano() != want):
+			t.Errorf("%s: docker.time = %d %v, want %d", line, ts.UnixNano(), ok, want)
 		}
 	}
 }

@@ -53,8 +53,10 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 			p.setString(req, f, v)
 		}
 	case fromTime:
-		if ts, ok := ev.timestamp(); ok {
-			req.SetValue(time.Unix(0, ts))
+		// The time the reader parsed (stream.TimeNano), which next_batch
+		// wrote as the event's timestamp.
+		if ev.hasTime {
+			req.SetValue(time.Unix(0, int64(evt.Timestamp())))
 		}
 	}
 	return nil
@@ -64,7 +66,7 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 // small set.
 func (p *pluginState) setString(req sdk.ExtractRequest, f *field, v string) {
 	if f.small {
-		req.SetValue(p.enums.box(v))
+		req.SetValue(p.smallValues.box(v))
 		return
 	}
 	req.SetValue(v)
@@ -95,13 +97,15 @@ func healthStatus(d *decodedEvent) (string, bool) {
 	return strings.CutPrefix(d.str(d.action), "health_status: ")
 }
 
-// decoded returns evt decoded, decoding it only if it is not the cached one.
+// decoded returns evt decoded, decoding it only if it is not the cached one:
+// its bytes are read in place (eventData, pluginevent.go) and decoded by
+// decode.go.
 func (p *pluginState) decoded(evt sdk.EventReader) (*decodedEvent, error) {
 	num := evt.EventNum()
 	if p.cache.evtNum == num && num != 0 {
 		return p.cache, nil
 	}
-	data, ok := eventData(evt, &p.readBuf)
+	data, ok := eventData(evt)
 	if !ok {
 		return nil, fmt.Errorf("event %d is not a plugin event", num)
 	}

@@ -27,8 +27,8 @@ import (
 // Otherwise it does what the SDK's plugin_extract_fields_sync does
 // (pkg/sdk/symbols/extract/extract.go) with no value offsets: for each
 // field, clear res_len, bind the state's pooled request for the field ID to
-// the field, and run Extract; the first error (an unknown field ID
-// included) becomes the last error and fails the call. The SDK's
+// the field, and run Extract (extract.go); the first error (an unknown field
+// ID included) becomes the last error and fails the call. The SDK's
 // asynchronous path is gone with it: measured, it did not pay
 // (BENCHMARKS.md, "Sync or async extraction").
 //

@@ -3,13 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"io"
 	"os"
 	"testing"
 	"time"
 	"unsafe"
 
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
+
+	"github.com/falco-docker/plugin/stream"
 )
 
 // testRequest is an sdk.ExtractRequest that records the value set, for
@@ -97,19 +98,49 @@ var (
 	fieldExecCommand = fieldIDOf("docker.exec.command")
 )
 
-// testEvent is an sdk.EventReader over bytes.
+// testEvent is one plugin event in the SDK's event memory, written as
+// next_batch writes it (writeSlot, with the time the reader parsed,
+// stream.TimeNano, as its timestamp) and read as Falco passes it to
+// extraction: through an ss_plugin_event_input and the SDK's EventReader.
 type testEvent struct {
-	num  uint64
-	data []byte
+	evts  sdk.EventWriters
+	input eventInput
 }
 
-func (e *testEvent) EventNum() uint64      { return e.num }
-func (e *testEvent) Timestamp() uint64     { return 0 }
-func (e *testEvent) Reader() io.ReadSeeker { return bytes.NewReader(e.data) }
+// eventInput is laid out as the C ss_plugin_event_input (plugin_types.h).
+type eventInput struct {
+	evt    unsafe.Pointer
+	evtnum uint64
+	evtsrc unsafe.Pointer
+}
+
+// writeTestEvent writes data as a plugin event; it is freed when t ends.
+// A line with no time gets timestamp 0, where next_batch stamps the time it
+// hands the event over.
+func writeTestEvent(t testing.TB, data []byte) *testEvent {
+	evts, err := sdk.NewEventWriters(1, int64(max(len(data), 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(evts.Free)
+	writeSlot(evts, 0, uint64(stream.TimeNano(data)), data, nil)
+	return &testEvent{evts: evts, input: eventInput{evt: slotPointer(evts, 0)}}
+}
+
+// at returns the SDK's reader of e as event number num.
+func (e *testEvent) at(num uint64) sdk.EventReader {
+	e.input.evtnum = num
+	return sdk.NewEventReader(unsafe.Pointer(&e.input))
+}
+
+// newTestEvent is data as event number num, read through the SDK.
+func newTestEvent(t testing.TB, num uint64, data []byte) sdk.EventReader {
+	return writeTestEvent(t, data).at(num)
+}
 
 // extractAll extracts every field of the table (and docker.attributes[key]
 // for each key given) from one event, as Falco would one field per call.
-func extractAll(t testing.TB, p *pluginState, evt *testEvent, keys ...string) map[string]any {
+func extractAll(t testing.TB, p *pluginState, evt sdk.EventReader, keys ...string) map[string]any {
 	out := map[string]any{}
 	for id := range fieldTable {
 		req := &testRequest{id: uint64(id)}
@@ -165,7 +196,7 @@ func fixtureLines(t testing.TB) [][]byte {
 func TestExtractValueTypes(t *testing.T) {
 	p := newTestPlugin(t)
 	line := []byte(`{"status":"die","id":"c1","from":"img:1","Type":"container","Action":"die","Actor":{"ID":"c1","Attributes":{"exitCode":"137","image":"img:1","name":"web"}},"scope":"local","time":1795550026,"timeNano":1795550026796334283}` + "\x00unix:///var/run/docker.sock\x00node-1")
-	got := extractAll(t, p, &testEvent{num: 1, data: line}, "name", "missing")
+	got := extractAll(t, p, newTestEvent(t, 1, line), "name", "missing")
 	for name, want := range map[string]any{
 		"docker.exitcode":            uint64(137),
 		"docker.attributes.exitcode": "137",

@@ -15,7 +15,7 @@ type field struct {
 	typ   string   // "string", "uint64" or "abstime", as plugin_get_fields names them
 	arg   fieldArg // the argument it takes
 	from  source   // where its value comes from
-	small bool     // a string whose values come from a small set: boxed once (values.go)
+	small bool     // a string whose values come from a small set: boxed once (boxedvalues.go)
 	desc  string
 }
 

@@ -58,7 +58,7 @@ func TestFieldDefsAreConsistent(t *testing.T) {
 func TestFieldAttributesAreDecodedByName(t *testing.T) {
 	p := newTestPlugin(t)
 	for i, line := range fixtureLines(t) {
-		evt := &testEvent{num: uint64(i + 1), data: line}
+		evt := newTestEvent(t, uint64(i+1), line)
 		extractAll(t, p, evt)
 		if _, err := p.String(evt); err != nil {
 			t.Fatal(err)

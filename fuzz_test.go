@@ -30,12 +30,12 @@ func FuzzDecodeAndExtract(f *testing.F) {
 		// Known keys, a label (decoded by name once asked for), and keys the
 		// general parse serves (written escaped; a tag option).
 		keys := []string{"name", "image", "exitCode", "dup", "com.docker.compose.project", "a<b", "a,b"}
-		first := extractAll(t, p, &testEvent{num: 1, data: a}, keys...)
-		extractAll(t, p, &testEvent{num: 2, data: b}, keys...)
-		again := extractAll(t, p, &testEvent{num: 3, data: bytes.Clone(a)}, keys...)
+		first := extractAll(t, p, newTestEvent(t, 1, a), keys...)
+		extractAll(t, p, newTestEvent(t, 2, b), keys...)
+		again := extractAll(t, p, newTestEvent(t, 3, bytes.Clone(a)), keys...)
 		if !reflect.DeepEqual(first, again) {
 			t.Fatalf("the same event decoded twice gives different fields:\n%v\n%v", first, again)
 		}
-		p.String(&testEvent{num: 4, data: a})
+		p.String(newTestEvent(t, 4, a))
 	})
 }

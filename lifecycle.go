@@ -24,7 +24,8 @@ import (
 // an open belongs to. These two functions do what
 // the SDK's versions do (plugin-sdk-go v0.8.3 pkg/sdk/symbols/initialize):
 // the extraction request pool, the cgo handle, the last error on failure,
-// and on destroy Destroy then freeing the SDK buffers and the handle. The
+// and on destroy Destroy then freeing the SDK buffers and the handle (not a
+// progress buffer: ours is the instance's, freed by Close). The
 // SDK's init/destroy hooks are skipped: only its high-level sdk/plugins
 // layer, which this plugin does not use, sets them.
 
@@ -42,9 +43,8 @@ func plugin_init(in *C.ss_plugin_init_input, rc *C.ss_plugin_rc) C.uintptr_t {
 		return C.uintptr_t(cgo.NewHandle(&initFailure{err: err}))
 	}
 	p.extractRequests = sdk.NewExtractRequestPool()
-	p.handle = cgo.NewHandle(p)
 	*rc = C.SS_PLUGIN_SUCCESS
-	return C.uintptr_t(p.handle)
+	return C.uintptr_t(cgo.NewHandle(p))
 }
 
 //export plugin_destroy
@@ -67,9 +67,6 @@ func plugin_destroy(s C.uintptr_t) {
 	if b, ok := v.(sdk.StringerBuffer); ok {
 		b.StringerBuffer().Free()
 	}
-	if b, ok := v.(sdk.ProgressBuffer); ok {
-		b.ProgressBuffer().Free()
-	}
 	if b, ok := v.(sdk.OpenParamsBuffer); ok {
 		b.OpenParamsBuffer().Free()
 	}
@@ -81,6 +78,12 @@ type initFailure struct {
 	err error
 	buf ptr.StringBuffer
 }
+
+// plugin_get_last_error (symbols/lasterr) asserts these on the failed state.
+var (
+	_ sdk.LastError       = (*initFailure)(nil)
+	_ sdk.LastErrorBuffer = (*initFailure)(nil)
+)
 
 func (f *initFailure) LastError() error                  { return f.err }
 func (f *initFailure) SetLastError(err error)            { f.err = err }

@@ -65,16 +65,16 @@ var metricDefs = [...]struct {
 }
 
 // counters reads this instance's figures.
-func (b *instance) counters() counters {
+func (inst *instance) counters() counters {
 	c := counters{
-		eventsDelivered: b.delivered.Load(),
-		bytesDelivered:  b.deliveredSize.Load(),
-		eventsOversized: b.oversizedN.Load(),
-		queueOverflows:  b.queue.Overflows(),
-		queueLength:     uint64(b.queue.Len()),
-		queueBytes:      uint64(max(b.queue.Bytes(), 0)),
+		eventsDelivered: inst.delivered.Load(),
+		bytesDelivered:  inst.deliveredSize.Load(),
+		eventsOversized: inst.oversizedN.Load(),
+		queueOverflows:  inst.queue.Overflows(),
+		queueLength:     uint64(inst.queue.Len()),
+		queueBytes:      uint64(max(inst.queue.Bytes(), 0)),
 	}
-	for _, f := range b.followers {
+	for _, f := range inst.followers {
 		c.eventsTooLarge += f.Stats.TooLarge.Load()
 		c.reconnects += f.Stats.Reconnects.Load()
 		c.resumeGaps += f.Stats.ResumeGaps.Load()
@@ -84,12 +84,12 @@ func (b *instance) counters() counters {
 			c.daemonsConnected++
 		}
 	}
-	if b.swarm != nil {
-		c.swarmDuplicates = b.swarm.Dropped()
+	if inst.swarm != nil {
+		c.swarmDuplicates = inst.swarm.Dropped()
 	}
-	if b.replay != nil {
-		c.replayLinesSkipped = b.replay.Skipped()
-		c.eventsTooLarge += b.replay.TooLarge()
+	if inst.replay != nil {
+		c.replayLinesSkipped = inst.replay.Skipped()
+		c.eventsTooLarge += inst.replay.TooLarge()
 	}
 	return c
 }

@@ -41,7 +41,7 @@ func (p *pluginState) open(params string) (sdk.InstanceState, error) {
 	if err != nil {
 		return nil, err
 	}
-	inst.owner = &p.instances
+	inst.registry = &p.instances
 	p.instances.add(inst)
 	return inst, nil
 }

@@ -3,27 +3,15 @@ package main
 import (
 	"encoding/binary"
 	"os"
-	"reflect"
 	"syscall"
 	"unsafe"
 
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 )
 
-// The plugin event layout (libscap's PPME_PLUGINEVENT_E, fixed by the plugin
-// API): a packed 26-byte header {ts u64, tid u64, len u32, type u16,
-// nparams u32}, two u32 parameter lengths (plugin ID, data), the u32 plugin
-// ID, then the data. The SDK's EventWriter and EventReader move the data one
-// byte per loop iteration; the plugin owns its slab and writes and reads the
-// same layout with copy instead.
-const (
-	evtHeaderSize   = sdk.PluginEventPayloadOffset - 12
-	evtTsOffset     = 0
-	evtLenOffset    = 16
-	evtTypeOffset   = 20
-	evtDataLenParam = evtHeaderSize + 4
-	pluginEventType = 322
-)
+// The slab is the array of event slots (sdk.NewEventWriters) that
+// next_batch hands to Falco: this file writes an event into a slot, in the
+// layout pluginevent.go describes, and keeps the slots' memory small.
 
 // slotPointer returns the ss_plugin_event of slot i of evts: the array
 // ArrayPtr hands to Falco.
@@ -88,48 +76,5 @@ func releaseSlotPages(evts sdk.EventWriters, i, from, to int) {
 	if last > first {
 		mem := unsafe.Slice((*byte)(unsafe.Add(evt, first-uintptr(evt))), last-first)
 		syscall.Madvise(mem, syscall.MADV_DONTNEED) // advice only: nothing to do if refused
-	}
-}
-
-// sdkEventReader is the type of the readers the SDK passes to Extract and
-// String: a pointer to the C ss_plugin_event_input.
-var sdkEventReader = reflect.TypeOf(sdk.NewEventReader(nil))
-
-// eventData returns the payload of evt without copying: for the SDK's own
-// readers a view of the event in Falco's memory (valid while Falco handles
-// that event, which is while its fields are extracted), else what Reader
-// returns, read into *scratch (test stand-ins). ok is false for an event
-// that is not a plugin event.
-func eventData(evt sdk.EventReader, scratch *[]byte) (data []byte, ok bool) {
-	if reflect.TypeOf(evt) == sdkEventReader {
-		// ss_plugin_event_input starts with its ss_plugin_event pointer.
-		input := (*[2]unsafe.Pointer)(unsafe.Pointer(&evt))[1]
-		e := *(*unsafe.Pointer)(input)
-		if e == nil {
-			return nil, false
-		}
-		header := unsafe.Slice((*byte)(e), evtHeaderSize+8)
-		if binary.NativeEndian.Uint16(header[evtTypeOffset:]) != pluginEventType {
-			return nil, false
-		}
-		total := binary.NativeEndian.Uint32(header[evtLenOffset:])
-		n := binary.NativeEndian.Uint32(header[evtDataLenParam:])
-		if total < sdk.PluginEventPayloadOffset || n > total-sdk.PluginEventPayloadOffset {
-			return nil, false
-		}
-		return unsafe.Slice((*byte)(unsafe.Add(e, sdk.PluginEventPayloadOffset)), n), true
-	}
-	buf := (*scratch)[:0]
-	r := evt.Reader()
-	for {
-		if len(buf) == cap(buf) {
-			buf = append(buf, 0)[:len(buf)]
-		}
-		n, err := r.Read(buf[len(buf):cap(buf)])
-		buf = buf[:len(buf)+n]
-		if err != nil {
-			*scratch = buf
-			return buf, true
-		}
 	}
 }

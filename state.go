@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"github.com/falcosecurity/plugin-sdk-go/pkg/cgo"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/ptr"
 	"github.com/falcosecurity/plugin-sdk-go/pkg/sdk"
 )
@@ -12,9 +11,8 @@ import (
 // pluginState is what plugin_init returns to Falco: the configuration, the
 // SDK's extraction requests, the last error and the decoded-event cache.
 type pluginState struct {
-	cfg    config
-	log    *logger
-	handle cgo.Handle // what plugin_init returned to the framework
+	cfg config
+	log *logger
 
 	extractRequests sdk.ExtractRequestPool
 	lastErr         error
@@ -22,14 +20,30 @@ type pluginState struct {
 	stringerBuf     ptr.StringBuffer
 	openParamsBuf   ptr.StringBuffer
 
-	instances openInstances // open instances, for metrics
-	pprof     *pprofServer  // nil unless pprofAddr is set
+	instances instanceRegistry // the open instances, for metrics and Destroy
+	pprof     *pprofServer     // nil unless pprofAddr is set
 
 	cache       *decodedEvent // the last event decoded for extraction
-	enums       enumValues    // values of small-set fields, boxed once
-	readBuf     []byte        // an event's bytes, when its reader must copy them (test stand-ins)
+	smallValues boxedValues   // values of small-set fields, boxed once
 	undecodable atomic.Uint64 // events whose data is not a JSON object
 }
+
+// The SDK's C symbols find a state's methods by type assertion at run time
+// (plugin-sdk-go v0.8.3 pkg/sdk/symbols: evtstr, lasterr, listopen,
+// nextbatch), and so do ours (lifecycle.go, extract_symbol.go): a method
+// renamed or given another signature would make the assertion fail, or
+// panic, inside Falco. These make it a compile error instead.
+var (
+	_ sdk.Stringer         = (*pluginState)(nil) // evtstr: plugin_event_to_string
+	_ sdk.StringerBuffer   = (*pluginState)(nil) // evtstr; freed by plugin_destroy
+	_ sdk.LastError        = (*pluginState)(nil) // lasterr, listopen, nextbatch
+	_ sdk.LastErrorBuffer  = (*pluginState)(nil) // lasterr; freed by plugin_destroy
+	_ sdk.OpenParams       = (*pluginState)(nil) // listopen: plugin_list_open_params
+	_ sdk.OpenParamsBuffer = (*pluginState)(nil) // listopen; freed by plugin_destroy
+	_ sdk.Destroyer        = (*pluginState)(nil) // plugin_destroy
+	_ sdk.ExtractRequests  = (*pluginState)(nil) // plugin_destroy frees the pool
+	_ sdk.Extractor        = (*pluginState)(nil) // plugin_extract_fields (extract_symbol.go)
+)
 
 // newPluginState builds the state plugin_init returns, logging through log.
 func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
@@ -38,10 +52,10 @@ func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
 		return nil, err
 	}
 	p := &pluginState{
-		cfg:   cfg,
-		log:   log,
-		cache: newDecodedEvent(),
-		enums: newEnumValues(),
+		cfg:         cfg,
+		log:         log,
+		cache:       newDecodedEvent(),
+		smallValues: newBoxedValues(),
 	}
 	for _, w := range warnings {
 		p.warn(w)

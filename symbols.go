@@ -1,7 +1,7 @@
 package main
 
 // Each import below brings the C symbols of one capability; the plugin
-// implements the interfaces they call (see state.go, batch.go, extract.go).
+// implements the interfaces they call (see state.go, instance.go, extract.go).
 import (
 	// plugin_event_to_string (evt.plugininfo)
 	_ "github.com/falcosecurity/plugin-sdk-go/pkg/sdk/symbols/evtstr"

@@ -323,6 +323,3 @@ func (s *Subscription) Pump(offer func(line []byte) bool, maxEventSize int, tooL
 		offer(line)
 	}
 }
-
-// Close ends the subscription.
-func (s *Subscription) Close() error { return s.body.Close() }

@@ -133,7 +133,9 @@ func (f *Follower) subscribeFrom(ctx context.Context, now time.Time) (*Subscript
 	return sub, nil
 }
 
-// Run pumps first, then every later subscription, until ctx is done.
+// Run pumps first, then every later subscription, until ctx is done: Pump
+// (daemon.go) reads the daemon's socket and hands each line to receive,
+// which queues it (queue.go).
 func (f *Follower) Run(ctx context.Context, first *Subscription) {
 	sub := first
 	for {
@@ -155,6 +157,8 @@ func (f *Follower) Run(ctx context.Context, first *Subscription) {
 
 func (f *Follower) countTooLarge() { f.Stats.TooLarge.Add(1) }
 
+// keyOf keys line by its time and hash. The time is parsed here, once per
+// line: the queue carries it on to the batch as the event's timestamp.
 func (f *Follower) keyOf(line []byte) eventKey {
 	return eventKey{timeNano: TimeNano(line), hash: maphash.Bytes(f.seed, line)}
 }
@@ -174,13 +178,14 @@ func (f *Follower) receive(line []byte) bool {
 	return f.deliver(line, key)
 }
 
-// offer queues line, through the Swarm deduper when there is one: a copy it
-// drops counts as queued.
-func (f *Follower) offer(line []byte) bool {
+// offer queues line with its time, through the Swarm deduper when there is
+// one (swarmdedupe.go): a copy it drops counts as queued. The consumer takes
+// the line from the queue in instance.go's NextBatch.
+func (f *Follower) offer(line []byte, timeNano int64) bool {
 	if f.opts.Swarm != nil {
-		return f.opts.Swarm.Offer(f.queue, f.opts.SwarmMember, line, f.origin.Load())
+		return f.opts.Swarm.Offer(f.queue, f.opts.SwarmMember, line, timeNano, f.origin.Load())
 	}
-	return f.queue.Offer(line, f.origin.Load())
+	return f.queue.Offer(line, timeNano, f.origin.Load())
 }
 
 // forgetSwarmCopies tells the Swarm deduper that this daemon's stream had a
@@ -204,7 +209,7 @@ func (f *Follower) deliver(line []byte, key eventKey) bool {
 		f.Stats.Duplicates.Add(1)
 		return false
 	}
-	if !f.offer(line) {
+	if !f.offer(line, key.timeNano) {
 		return true // new, but the queue overflowed: counted there
 	}
 	if old := f.order[f.next]; old != (eventKey{}) {

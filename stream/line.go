@@ -8,7 +8,9 @@ type Line struct {
 	// Data is the event's JSON object, without the trailing newline.
 	Data []byte
 	// TimeNano is the event's timeNano (or time in seconds scaled, when
-	// timeNano is absent); zero when the event carries neither.
+	// timeNano is absent); zero when the event carries neither. The reader
+	// parsed it (TimeNano); next_batch makes it the event's timestamp,
+	// which is also what docker.time gives.
 	TimeNano int64
 	// Origin is the daemon the line came from; nil for a replay file.
 	Origin *Origin

@@ -51,8 +51,9 @@ func NewQueue(size int, budget int64) *Queue {
 	}
 }
 
-// Lines is the channel the consumer receives from. It is closed once the
-// producers have finished and every queued line has been received.
+// Lines is the channel the consumer (the plugin instance's NextBatch,
+// instance.go) receives from. It is closed once the producers have finished
+// and every queued line has been received.
 func (q *Queue) Lines() <-chan *Line { return q.lines }
 
 // Err tells why the producers finished (nil for a clean end of input). Only
@@ -87,9 +88,10 @@ func (q *Queue) reserve(cost int64) bool {
 	}
 }
 
-// take returns a line holding a copy of data, its cost reserved, or nil when
-// the budget has no room for it; nothing is allocated then.
-func (q *Queue) take(data []byte, origin *Origin) *Line {
+// take returns a line holding a copy of data and its time, its cost
+// reserved, or nil when the budget has no room for it; nothing is allocated
+// then.
+func (q *Queue) take(data []byte, timeNano int64, origin *Origin) *Line {
 	l := q.free.get()
 	capacity := len(data)
 	if l != nil && cap(l.Data) >= len(data) {
@@ -106,17 +108,18 @@ func (q *Queue) take(data []byte, origin *Origin) *Line {
 		l.Data = make([]byte, 0, len(data)) // exactly the capacity reserved
 	}
 	l.Data = append(l.Data[:0], data...)
-	l.TimeNano = TimeNano(l.Data)
+	l.TimeNano = timeNano
 	l.Origin = origin
 	return l
 }
 
-// Offer enqueues a copy of data without ever blocking: a live reader must keep
-// draining the daemon, which silently drops subscribers that fall behind. A
-// queue full in lines, or whose byte budget has no room for the line, counts
-// an overflow and returns false.
-func (q *Queue) Offer(data []byte, origin *Origin) bool {
-	l := q.take(data, origin)
+// Offer enqueues a copy of data, with timeNano, the time the reader parsed
+// (TimeNano), without ever blocking: a live reader must keep draining the
+// daemon, which silently drops subscribers that fall behind. A queue full in
+// lines, or whose byte budget has no room for the line, counts an overflow
+// and returns false.
+func (q *Queue) Offer(data []byte, timeNano int64, origin *Origin) bool {
+	l := q.take(data, timeNano, origin)
 	if l == nil {
 		q.overflows.Add(1)
 		return false
@@ -131,12 +134,13 @@ func (q *Queue) Offer(data []byte, origin *Origin) bool {
 	}
 }
 
-// Put enqueues a copy of data, waiting for room in bytes, then in lines: a
-// replay file loses nothing by waiting for its consumer. A line larger than
-// the whole budget waits until the queue is empty, then passes alone.
-func (q *Queue) Put(ctx context.Context, data []byte) error {
+// Put enqueues a copy of data and its time, waiting for room in bytes, then
+// in lines: a replay file loses nothing by waiting for its consumer. A line
+// larger than the whole budget waits until the queue is empty, then passes
+// alone.
+func (q *Queue) Put(ctx context.Context, data []byte, timeNano int64) error {
 	var l *Line
-	for l = q.take(data, nil); l == nil; l = q.take(data, nil) {
+	for l = q.take(data, timeNano, nil); l == nil; l = q.take(data, timeNano, nil) {
 		select {
 		case <-q.room:
 		case <-ctx.Done():

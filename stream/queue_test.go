@@ -47,7 +47,7 @@ func TestQueueOfferFloodStaysWithinByteBudget(t *testing.T) {
 			defer wg.Done()
 			line := eventOfSize(lineSize, p)
 			for range perReader {
-				if q.Offer(line, origin) {
+				if q.Offer(line, TimeNano(line), origin) {
 					accepted.Add(1)
 				}
 				for {
@@ -123,7 +123,7 @@ func TestQueuePutPassesLinesLargerThanTheBudget(t *testing.T) {
 	defer cancel()
 	go func() {
 		for _, line := range want {
-			if err := q.Put(ctx, line); err != nil {
+			if err := q.Put(ctx, line, TimeNano(line)); err != nil {
 				q.Finish(err)
 				return
 			}
@@ -154,14 +154,14 @@ func TestQueuePutPassesLinesLargerThanTheBudget(t *testing.T) {
 func TestQueueOfferLargerThanTheBudget(t *testing.T) {
 	q := NewQueue(16, 64<<10)
 	big := eventOfSize(100<<10, 1)
-	if !q.Offer(big, nil) {
+	if !q.Offer(big, 0, nil) {
 		t.Fatalf("a line above the budget was refused by an empty queue")
 	}
-	if q.Offer(eventOfSize(300, 2), nil) {
+	if q.Offer(eventOfSize(300, 2), 0, nil) {
 		t.Errorf("a line was queued beside one that holds the whole budget")
 	}
 	q.Release(<-q.Lines())
-	if !q.Offer(eventOfSize(300, 3), nil) || q.Overflows() != 1 {
+	if !q.Offer(eventOfSize(300, 3), 0, nil) || q.Overflows() != 1 {
 		t.Errorf("after release: overflows %d, want 1", q.Overflows())
 	}
 }
@@ -174,7 +174,7 @@ func TestQueueFreeListIsBoundedInBytes(t *testing.T) {
 	sizes := []int{400, 700, 5 << 10, 60 << 10, 200 << 10}
 	var held []*Line
 	for i := 0; q.Bytes() < budget/2; i++ {
-		if !q.Offer(eventOfSize(sizes[i%len(sizes)], i), nil) {
+		if !q.Offer(eventOfSize(sizes[i%len(sizes)], i), 0, nil) {
 			t.Fatalf("offer %d refused with %d bytes held", i, q.Bytes())
 		}
 		held = append(held, <-q.Lines())
@@ -196,7 +196,7 @@ func TestQueueFreeListIsBoundedInBytes(t *testing.T) {
 
 	line := eventOfSize(700, 0)
 	allocs := testing.AllocsPerRun(1000, func() {
-		q.Offer(line, nil)
+		q.Offer(line, 0, nil)
 		q.Release(<-q.Lines())
 	})
 	if allocs != 0 {

@@ -79,7 +79,7 @@ func (r *Replay) Run(ctx context.Context, q *Queue, maxEventSize int) {
 			r.skip(lineNo, reason)
 			continue
 		}
-		if err := q.Put(ctx, line); err != nil {
+		if err := q.Put(ctx, line, TimeNano(line)); err != nil {
 			q.Finish(err)
 			return
 		}

@@ -76,15 +76,15 @@ func (f *Follower) resume(ctx context.Context) (*Subscription, error) {
 	// Counted before the replay flows, so that whoever sees a replayed event
 	// also sees the reconnect.
 	f.Stats.Reconnects.Add(1)
-	f.settleReplay(lines, now)
+	keys := f.settleReplay(lines, now)
 
 	liveSince := now
 	f.check = nil
 	if len(lines) > 0 {
 		liveSince = time.Unix(0, f.point.nano).Add(-f.opts.ResumeWindow)
-		before := make(map[eventKey]struct{}, len(lines))
-		for _, line := range lines {
-			before[f.keyOf(line)] = struct{}{}
+		before := make(map[eventKey]struct{}, len(keys))
+		for _, key := range keys {
+			before[key] = struct{}{}
 		}
 		f.check = &prefixCheck{anchor: f.point.key, before: before}
 	} else {
@@ -130,7 +130,8 @@ func (f *Follower) replay(ctx context.Context, since, until time.Time) ([][]byte
 // counts a gap when the replay cannot prove that it covers the outage: it
 // lacks the last line received, or, before any line, an event from before
 // the subscription began. The resume point moves to the replay's last line.
-func (f *Follower) settleReplay(lines [][]byte, until time.Time) {
+// It returns the lines' keys.
+func (f *Follower) settleReplay(lines [][]byte, until time.Time) []eventKey {
 	keys := make([]eventKey, len(lines))
 	for i, line := range lines {
 		keys[i] = f.keyOf(line)
@@ -172,6 +173,7 @@ func (f *Follower) settleReplay(lines [][]byte, until time.Time) {
 	if n := len(keys); n > 0 {
 		f.point = resumePoint{key: keys[n-1], nano: keys[n-1].timeNano, keyed: true}
 	}
+	return keys
 }
 
 // settlePrefix advances the check of a resumed live stream with its next

@@ -68,8 +68,9 @@ func TestLineSplitter(t *testing.T) {
 func TestQueueOfferCountsOverflowInsteadOfBlocking(t *testing.T) {
 	q := NewQueue(2, 1<<20)
 	origin := &Origin{Host: "unix:///x.sock", Name: "x"}
+	line := []byte(`{"timeNano":1}`)
 	for i := 0; i < 5; i++ {
-		q.Offer([]byte(`{"timeNano":1}`), origin)
+		q.Offer(line, TimeNano(line), origin)
 	}
 	if got := q.Overflows(); got != 3 {
 		t.Errorf("overflows = %d, want 3", got)

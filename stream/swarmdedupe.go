@@ -99,10 +99,10 @@ func (d *SwarmDedupe) Dropped() uint64 { return d.dropped.Load() }
 // another member already queued. It returns false only when q overflowed,
 // as q.Offer does; a copy dropped counts as handled. Lines that are not
 // Swarm-scoped go straight to q.
-func (d *SwarmDedupe) Offer(q *Queue, member int, line []byte, origin *Origin) bool {
+func (d *SwarmDedupe) Offer(q *Queue, member int, line []byte, timeNano int64, origin *Origin) bool {
 	key, ok := swarmKey(d.seed, line)
 	if !ok {
-		return q.Offer(line, origin)
+		return q.Offer(line, timeNano, origin)
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -121,7 +121,7 @@ func (d *SwarmDedupe) Offer(q *Queue, member int, line []byte, origin *Origin) b
 	}
 	// Queue.Offer never blocks, so holding mu across it is cheap, and no
 	// other member's copy can slip in between the check and the queueing.
-	if !q.Offer(line, origin) {
+	if !q.Offer(line, timeNano, origin) {
 		own.push(false, now)
 		return false
 	}

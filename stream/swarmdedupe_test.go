@@ -39,7 +39,7 @@ func newDedupeRig(t *testing.T, hosts int) *dedupeRig {
 func (r *dedupeRig) send(host int, line []byte) bool {
 	r.t.Helper()
 	before := r.q.Len()
-	if !r.d.Offer(r.q, host, line, r.hosts[host]) {
+	if !r.d.Offer(r.q, host, line, TimeNano(line), r.hosts[host]) {
 		r.t.Fatalf("the queue overflowed")
 	}
 	return r.q.Len() > before
@@ -155,9 +155,9 @@ func TestSwarmDedupeForgetsStaleCopies(t *testing.T) {
 func TestSwarmDedupeOverflowIsHealedByAnotherManager(t *testing.T) {
 	r := newDedupeRig(t, 2)
 	full := NewQueue(1, 1<<20)
-	full.Offer([]byte(`{}`), nil)
+	full.Offer([]byte(`{}`), 0, nil)
 	line := swarmLine("service", "update", "svc1", "web", t0)
-	if r.d.Offer(full, 0, line, r.hosts[0]) {
+	if r.d.Offer(full, 0, line, TimeNano(line), r.hosts[0]) {
 		t.Fatalf("a full queue took the line")
 	}
 	if !r.send(1, line) {

@@ -18,6 +18,9 @@ var (
 // anything unexpected falls back to a real (json-iterator) scan of the
 // top-level keys. timeNano exceeds 2^53 and is read as an integer, never as a
 // float. Returns 0 when the event has neither timeNano nor time.
+//
+// It is the one parse of an event's time: each reader calls it once per
+// line (Follower.keyOf, Replay.Run) and the time travels with the line.
 func TimeNano(data []byte) int64 {
 	if i := bytes.LastIndex(data, timeNanoKey); i >= 0 {
 		if v, ok := parseTrailingInt(data[i+len(timeNanoKey):]); ok && v > 0 {

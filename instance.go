@@ -17,8 +17,8 @@ import (
 // instance is one open stream: the slab of event slots handed to Falco, the
 // queue the readers fill, and the goroutines that fill it.
 type instance struct {
-	cfg   config
-	owner *openInstances // the plugin state's registry, for metrics
+	cfg      config
+	registry *instanceRegistry // the plugin state's, for metrics and plugin_destroy
 
 	// events is the slab the SDK hands to Falco on the next next_batch. It
 	// is normally regular (BatchSize x EventSize); for one call it is
@@ -52,6 +52,18 @@ type instance struct {
 	oversizedN    atomic.Uint64 // events above eventSize, delivered whole
 }
 
+// The SDK's plugin_next_batch and plugin_get_progress find an instance's
+// methods by type assertion at run time (plugin-sdk-go v0.8.3
+// pkg/sdk/symbols/nextbatch, progress); these make a mismatch a compile
+// error. plugin_close (lifecycle.go) calls Close as the SDK's does.
+var (
+	_ sdk.Events         = (*instance)(nil) // nextbatch: the slab to fill
+	_ sdk.NextBatcher    = (*instance)(nil) // nextbatch
+	_ sdk.Progresser     = (*instance)(nil) // progress (replay files)
+	_ sdk.ProgressBuffer = (*instance)(nil) // progress
+	_ sdk.Closer         = (*instance)(nil) // plugin_close
+)
+
 func newInstance(cfg config, queueSize int) (*instance, error) {
 	regular, err := sdk.NewEventWriters(int64(cfg.BatchSize), int64(cfg.EventSize))
 	if err != nil {
@@ -73,49 +85,54 @@ func newInstance(cfg config, queueSize int) (*instance, error) {
 }
 
 // run starts a reader goroutine that Close waits for.
-func (b *instance) run(reader func(ctx context.Context)) {
-	b.readers.Add(1)
+func (inst *instance) run(reader func(ctx context.Context)) {
+	inst.readers.Add(1)
 	go func() {
-		defer b.readers.Done()
-		reader(b.ctx)
+		defer inst.readers.Done()
+		reader(inst.ctx)
 	}()
 }
 
-func (b *instance) Events() sdk.EventWriters        { return b.events }
-func (b *instance) SetEvents(evts sdk.EventWriters) { b.events = evts }
+func (inst *instance) Events() sdk.EventWriters        { return inst.events }
+func (inst *instance) SetEvents(evts sdk.EventWriters) { inst.events = evts }
 
 // NextBatch fills evts with up to len(evts) events. It returns as soon as the
 // batch is full or the queue is momentarily empty with events in the batch;
 // with none, it waits up to flushInterval for one, then reports a timeout
 // (sdk.ErrTimeout); a replay ends with sdk.ErrEOF.
-func (b *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
+//
+// The lines come from the queue (stream/queue.go) that the readers fill
+// (stream/follow.go live, stream/replay.go replay), each with the time its
+// reader parsed; write copies each into a slot (slab.go). Falco then asks
+// for the events' fields through plugin_extract_fields (extract_symbol.go).
+func (inst *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, error) {
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
 	// Falco is done with the previous batch: an oversized slab no longer in
 	// use can go.
-	if b.oversized != nil && evts != b.oversized {
-		b.oversized.Free()
-		b.oversized = nil
+	if inst.oversized != nil && evts != inst.oversized {
+		inst.oversized.Free()
+		inst.oversized = nil
 	}
-	b.trimSlots()
-	if b.pending != nil {
-		return b.deliverPending(evts)
+	inst.trimSlots()
+	if inst.pending != nil {
+		return inst.deliverPending(evts)
 	}
-	if b.done != nil {
-		return 0, b.done
+	if inst.done != nil {
+		return 0, inst.done
 	}
 	n := 0
 	armed := false
 	defer func() {
 		if armed {
-			b.timer.Stop()
+			inst.timer.Stop()
 		}
 	}()
 	for n < evts.Len() {
 		var line *stream.Line
 		var ok bool
 		select {
-		case line, ok = <-b.queue.Lines():
+		case line, ok = <-inst.queue.Lines():
 		default:
 			if n > 0 {
 				// Nothing more right now: hand over what there is rather
@@ -123,32 +140,32 @@ func (b *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, err
 				return n, nil
 			}
 			if !armed {
-				b.timer.Reset(b.cfg.FlushInterval)
+				inst.timer.Reset(inst.cfg.FlushInterval)
 				armed = true
 			}
 			select {
-			case line, ok = <-b.queue.Lines():
-			case <-b.timer.C:
+			case line, ok = <-inst.queue.Lines():
+			case <-inst.timer.C:
 				armed = false
 				return n, sdk.ErrTimeout
-			case <-b.ctx.Done():
+			case <-inst.ctx.Done():
 				return n, sdk.ErrTimeout
 			}
 		}
 		if !ok {
-			b.done = sdk.ErrEOF
-			if err := b.queue.Err(); err != nil && !errors.Is(err, context.Canceled) {
-				b.done = err
+			inst.done = sdk.ErrEOF
+			if err := inst.queue.Err(); err != nil && !errors.Is(err, context.Canceled) {
+				inst.done = err
 			}
-			if n > 0 && b.done != sdk.ErrEOF {
+			if n > 0 && inst.done != sdk.ErrEOF {
 				return n, nil // hand over what we have; the error comes next call
 			}
-			return n, b.done
+			return n, inst.done
 		}
-		if payloadSize(line) > b.cfg.EventSize {
-			return b.deferOversized(n, line)
+		if payloadSize(line) > inst.cfg.EventSize {
+			return inst.deferOversized(n, line)
 		}
-		b.write(evts, n, line)
+		inst.write(evts, n, line)
 		n++
 	}
 	return n, nil
@@ -169,41 +186,41 @@ func payloadSize(line *stream.Line) int {
 }
 
 // write copies line into slot i and recycles it.
-func (b *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
-	b.trailer = b.trailer[:0]
+func (inst *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
+	inst.trailer = inst.trailer[:0]
 	if o := line.Origin; o != nil {
-		b.trailer = append(append(append(append(b.trailer, originSep), o.Host...), originSep), o.Name...)
+		inst.trailer = append(append(append(append(inst.trailer, originSep), o.Host...), originSep), o.Name...)
 	}
 	ts := line.TimeNano
 	if ts <= 0 {
 		ts = time.Now().UnixNano()
 	}
-	writeSlot(evts, i, uint64(ts), line.Data, b.trailer)
-	if size := len(line.Data) + len(b.trailer); size > slotKeepBytes && evts == b.regular {
-		b.trim = append(b.trim, slotTrim{slot: i, size: size})
+	writeSlot(evts, i, uint64(ts), line.Data, inst.trailer)
+	if size := len(line.Data) + len(inst.trailer); size > slotKeepBytes && evts == inst.regular {
+		inst.trim = append(inst.trim, slotTrim{slot: i, size: size})
 	}
-	b.delivered.Add(1)
-	b.deliveredSize.Add(uint64(len(line.Data)))
-	b.queue.Release(line)
+	inst.delivered.Add(1)
+	inst.deliveredSize.Add(uint64(len(line.Data)))
+	inst.queue.Release(line)
 }
 
 // trimSlots gives back the pages that the last batch's larger events
 // wrote in their slots beyond the first slotKeepBytes: Falco is done with
 // them, and without this every slot would in time keep resident as many
 // pages as the largest event it ever held.
-func (b *instance) trimSlots() {
-	for _, t := range b.trim {
-		trimSlot(b.regular, t.slot, t.size, b.cfg.EventSize)
+func (inst *instance) trimSlots() {
+	for _, t := range inst.trim {
+		trimSlot(inst.regular, t.slot, t.size, inst.cfg.EventSize)
 	}
-	b.trim = b.trim[:0]
+	inst.trim = inst.trim[:0]
 }
 
 // deferOversized ends the current batch before line, which does not fit a
 // regular slot, and sets a one-slot slab large enough for it as the slab of
 // the next call. The SDK reads the slab before calling NextBatch, so the swap
 // can only take effect from the next call on.
-func (b *instance) deferOversized(n int, line *stream.Line) (int, error) {
-	size := int64(b.cfg.EventSize)
+func (inst *instance) deferOversized(n int, line *stream.Line) (int, error) {
+	size := int64(inst.cfg.EventSize)
 	for size < int64(payloadSize(line)) {
 		size *= 2
 	}
@@ -211,10 +228,10 @@ func (b *instance) deferOversized(n int, line *stream.Line) (int, error) {
 	if err != nil {
 		return n, fmt.Errorf("allocate %d bytes for an oversized event: %w", size, err)
 	}
-	b.oversized = big
-	b.events = big
-	b.pending = line
-	b.oversizedN.Add(1)
+	inst.oversized = big
+	inst.events = big
+	inst.pending = line
+	inst.oversizedN.Add(1)
 	if n == 0 {
 		return 0, sdk.ErrTimeout
 	}
@@ -222,61 +239,60 @@ func (b *instance) deferOversized(n int, line *stream.Line) (int, error) {
 }
 
 // deliverPending hands the oversized event over in its own slab, then puts
-// the regular slab back for the following call.
-func (b *instance) deliverPending(evts sdk.EventWriters) (int, error) {
-	if evts != b.oversized {
-		// cannot happen: deferOversized set the slab; keep the line for later
-		return 0, sdk.ErrTimeout
-	}
-	b.write(evts, 0, b.pending)
-	b.pending = nil
-	b.events = b.regular
+// the regular slab back for the following call. evts is that slab:
+// deferOversized made it the one Events returns, and the SDK's
+// plugin_next_batch passes NextBatch what Events returns
+// (plugin-sdk-go v0.8.3 pkg/sdk/symbols/nextbatch).
+func (inst *instance) deliverPending(evts sdk.EventWriters) (int, error) {
+	inst.write(evts, 0, inst.pending)
+	inst.pending = nil
+	inst.events = inst.regular
 	return 1, nil
 }
 
 // Close stops the readers and frees the slabs the SDK does not free itself
 // (it frees the one Events returns).
 // It is idempotent.
-func (b *instance) Close() {
-	if b.owner != nil {
-		b.owner.remove(b)
+func (inst *instance) Close() {
+	if inst.registry != nil {
+		inst.registry.remove(inst)
 	}
-	b.stop()
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.timer.Stop()
-	for _, slab := range []sdk.EventWriters{b.regular, b.oversized} {
-		if slab != nil && slab != b.events {
+	inst.stop()
+	inst.mu.Lock()
+	defer inst.mu.Unlock()
+	inst.timer.Stop()
+	for _, slab := range []sdk.EventWriters{inst.regular, inst.oversized} {
+		if slab != nil && slab != inst.events {
 			slab.Free()
 		}
 	}
-	b.regular, b.oversized = nil, nil
-	b.progressBuf.Free()
+	inst.regular, inst.oversized = nil, nil
+	inst.progressBuf.Free()
 }
 
 // stop ends the readers and the queue; a blocked NextBatch returns. It is
 // idempotent.
-func (b *instance) stop() {
-	b.cancel() // wakes a blocked NextBatch and stops the readers
-	b.readers.Wait()
-	b.queue.Finish(context.Canceled) // a no-op when a replay already ended it
+func (inst *instance) stop() {
+	inst.cancel() // wakes a blocked NextBatch and stops the readers
+	inst.readers.Wait()
+	inst.queue.Finish(context.Canceled) // a no-op when a replay already ended it
 }
 
 // discard releases an instance that open failed to hand over to the SDK,
 // including the slab the SDK would otherwise free.
-func (b *instance) discard() {
-	events := b.events
-	b.Close()
+func (inst *instance) discard() {
+	events := inst.events
+	inst.Close()
 	events.Free()
 }
 
 // Progress reports how much of a replay file has been read.
-func (b *instance) Progress(_ sdk.PluginState) (float64, string) {
-	if b.replay == nil {
+func (inst *instance) Progress(_ sdk.PluginState) (float64, string) {
+	if inst.replay == nil {
 		return 0, ""
 	}
-	pct := b.replay.Progress()
+	pct := inst.replay.Progress()
 	return pct, fmt.Sprintf("%.2f%%", pct*100)
 }
 
-func (b *instance) ProgressBuffer() sdk.StringBuffer { return &b.progressBuf }
+func (inst *instance) ProgressBuffer() sdk.StringBuffer { return &inst.progressBuf }

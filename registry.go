@@ -2,17 +2,17 @@ package main
 
 import "sync"
 
-// openInstances tracks a plugin state's instances: for metrics (it keeps the
-// totals of the closed ones, so that monotonic metrics never go back), and
-// so that destroying the state stops the readers of instances a host left
-// open.
-type openInstances struct {
+// instanceRegistry is the registry of a plugin state's open instances: for
+// metrics (it keeps the totals of the closed ones, so that monotonic metrics
+// never go back), and so that destroying the state stops the readers of
+// instances a host left open.
+type instanceRegistry struct {
 	mu     sync.Mutex
 	set    map[*instance]struct{}
 	closed counters
 }
 
-func (o *openInstances) add(i *instance) {
+func (o *instanceRegistry) add(i *instance) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.set == nil {
@@ -22,7 +22,7 @@ func (o *openInstances) add(i *instance) {
 }
 
 // remove forgets a closing instance, keeping its monotonic counts.
-func (o *openInstances) remove(i *instance) {
+func (o *instanceRegistry) remove(i *instance) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if _, ok := o.set[i]; !ok {
@@ -35,7 +35,7 @@ func (o *openInstances) remove(i *instance) {
 }
 
 // totals sums the counters of every instance, open or closed.
-func (o *openInstances) totals() counters {
+func (o *instanceRegistry) totals() counters {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	sum := o.closed
@@ -47,7 +47,7 @@ func (o *openInstances) totals() counters {
 
 // stopAll stops the readers of every open instance (plugin_destroy without
 // plugin_close first); their slabs stay for a plugin_close that may follow.
-func (o *openInstances) stopAll() {
+func (o *instanceRegistry) stopAll() {
 	o.mu.Lock()
 	open := make([]*instance, 0, len(o.set))
 	for i := range o.set {
