@@ -1,0 +1,427 @@
+package bench
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/falco-docker/plugin/internal/host"
+)
+
+// Environment of the child process BenchmarkPeakRSS starts.
+const (
+	envRSSProbe  = "BENCH_RSS_PROBE"  // the scenario the child runs instead of the benchmarks
+	envRSSSource = "BENCH_RSS_SOURCE" // what it opens: file://PATH, or "" for the machine's daemon
+	envRSSFor    = "BENCH_RSS_FOR"    // a live open: how long next_batch is called (time.Duration)
+	envRSSDetail = "BENCH_RSS_DETAIL" // a directory: the child writes its smaps and the library's MemStats there
+	envRSSConfig = "BENCH_RSS_CONFIG" // init_config of the child, {} by default (not with envRSSDetail)
+)
+
+// The scenarios a child runs.
+const (
+	rssProbeRule = "rule" // drain a replay, extracting ruleFields from every event
+	rssProbeIdle = "idle" // call next_batch on a live open for a while
+)
+
+const (
+	rssIdle       = 60 * time.Second // BenchmarkPeakRSS/live-idle, as BENCHMARKS.md records it
+	rssIdleShort  = 5 * time.Second  // the same under -short
+	cycledLines   = 100_000          // BenchmarkPeakRSS/replay-100k
+	cycledStepNs  = 1_000_000        // its events are 1 ms apart
+	rssReportHead = "BENCH_RSS_REPORT: "
+)
+
+// rssReport is what a child measures, in KiB.
+type rssReport struct {
+	// Before is the process's resident set before the library is loaded:
+	// the host (this test binary) alone.
+	Before int64
+	// Init is the peak once the library is loaded and plugin_init has
+	// returned: the library's text and data, its runtime's start, package
+	// init.
+	Init int64
+	// Open is the peak once plugin_open has returned: the slab, the
+	// instance's buffers, a live open's connection.
+	Open int64
+	// Peak is the peak at the end of the scenario, what a user's top shows
+	// as the process's high-water mark.
+	Peak int64
+	// Events is how many events were delivered.
+	Events int
+}
+
+// BenchmarkPeakRSS measures the peak resident set (VmHWM) of a process that
+// loads one library and runs a scenario as Falco would, each op in a fresh
+// child process (this test binary started again): memory a process once
+// held stays in its high-water mark, so one process measures one scenario
+// once.
+//
+//   - fixture: init, open the recorded daemon events (e2e/testdata, 116
+//     events), extract the rule's 5 fields of every event, close;
+//   - replay-100k: the same over 100,000 events, the fixture's lines cycled
+//     with rising timestamps;
+//   - live-idle: open the machine's daemon and call next_batch for 60 s
+//     (5 s under -short) as Falco does, through its timeouts; a machine
+//     without a daemon skips it.
+//
+// The host's own share (this binary, its Go runtime) is reported apart as
+// host-RSS-KiB, the same for both libraries; ns/op is the child's whole
+// run and means nothing.
+func BenchmarkPeakRSS(b *testing.B) {
+	s := load(b)
+	lib := residentCopy(b, s)
+	idle := rssIdle
+	if testing.Short() {
+		idle = rssIdleShort
+	}
+	scenarios := []struct {
+		name, probe, source string
+		d                   time.Duration
+	}{
+		{"fixture", rssProbeRule, "file://" + absPath(b, fixture), 0},
+		{"replay-100k", rssProbeRule, "file://" + bigReplay(b), 0},
+		{"live-idle", rssProbeIdle, "", idle},
+	}
+	for _, sc := range scenarios {
+		b.Run(sc.name, func(b *testing.B) {
+			if sc.probe == rssProbeIdle {
+				if _, err := os.Stat("/var/run/docker.sock"); err != nil && os.Getenv("DOCKER_HOST") == "" {
+					b.Skip("no Docker daemon:", err)
+				}
+			}
+			var sum rssReport
+			n := 0
+			for b.Loop() {
+				r, err := runRSSProbe(lib, s.name, sc.probe, sc.source, sc.d, "")
+				if err != nil {
+					b.Fatal(err)
+				}
+				sum.Before += r.Before
+				sum.Init += r.Init
+				sum.Open += r.Open
+				sum.Peak += r.Peak
+				n++
+			}
+			b.ReportMetric(float64(sum.Peak)/float64(n), "peak-RSS-KiB")
+			b.ReportMetric(float64(sum.Init)/float64(n), "init-peak-RSS-KiB")
+			b.ReportMetric(float64(sum.Open)/float64(n), "open-peak-RSS-KiB")
+			b.ReportMetric(float64(sum.Before)/float64(n), "host-RSS-KiB")
+		})
+	}
+}
+
+// residentCopy returns a copy of the subject's library, written with
+// write(2) into the work directory, for the children to load. The resident
+// pages of a mapped file depend on how its page cache was filled: the same
+// library loads ~1.5 MiB larger from the file the Go linker wrote (mmap)
+// than from a copy (measured with both libraries; the kernel maps a page
+// cache folio whole). Every library measured is loaded from such a copy,
+// as a package manager would have written it.
+func residentCopy(b testing.TB, s *subject) string {
+	b.Helper()
+	dst, err := work.path("rss-" + s.name + ".so")
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := os.Stat(dst); err == nil {
+		return dst
+	}
+	data, err := os.ReadFile(s.path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := os.WriteFile(dst, data, 0o755); err != nil {
+		b.Fatal(err)
+	}
+	return dst
+}
+
+// runRSSProbe runs one scenario in a child and returns its report. With a
+// detail directory, the child also writes its /proc/self/smaps and the
+// library runtime's MemStats there (and serves pprof, which costs memory
+// of its own: detail runs are for the breakdown, not for the figures).
+func runRSSProbe(lib, name, probe, source string, d time.Duration, detail string) (rssReport, error) {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(),
+		envRSSProbe+"="+probe, envPlugin+"="+name, envSO+"="+lib,
+		envRSSSource+"="+source, envRSSFor+"="+d.String(), envRSSDetail+"="+detail)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return rssReport{}, fmt.Errorf("rss probe %s: %v\n%s", probe, err, stderr.Bytes())
+	}
+	_, js, ok := bytes.Cut(out, []byte(rssReportHead))
+	if !ok {
+		return rssReport{}, fmt.Errorf("rss probe %s: no report in %q\n%s", probe, out, stderr.Bytes())
+	}
+	var r rssReport
+	if err := json.Unmarshal(js, &r); err != nil {
+		return rssReport{}, fmt.Errorf("rss probe output %q: %v", js, err)
+	}
+	return r, nil
+}
+
+// rssProbe is the child's side: it runs the scenario, prints its report on
+// stdout and returns the exit code.
+func rssProbe() int {
+	r, err := probeRSS(os.Getenv(envRSSProbe), os.Getenv(envRSSSource))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	js, _ := json.Marshal(r)
+	fmt.Printf("%s%s\n", rssReportHead, js)
+	return 0
+}
+
+func probeRSS(probe, source string) (rssReport, error) {
+	var r rssReport
+	var err error
+	if r.Before, err = procStatus("VmRSS:"); err != nil {
+		return r, err
+	}
+	s, err := loadSubject()
+	if err != nil {
+		return r, err
+	}
+	detail := os.Getenv(envRSSDetail)
+	config, pprofAddr := cmp.Or(os.Getenv(envRSSConfig), `{}`), ""
+	if detail != "" {
+		if pprofAddr, err = freeLoopbackAddr(); err != nil {
+			return r, err
+		}
+		config = fmt.Sprintf(`{"pprofAddr":%q}`, pprofAddr)
+	}
+	st, err := s.plugin.Init(config)
+	if err != nil {
+		return r, err
+	}
+	defer st.Destroy()
+	if r.Init, err = procStatus("VmHWM:"); err != nil {
+		return r, err
+	}
+	inst, err := st.Open(source)
+	if err != nil {
+		return r, err
+	}
+	if r.Open, err = procStatus("VmHWM:"); err != nil {
+		return r, err
+	}
+	switch probe {
+	case rssProbeRule:
+		xs := make([]*host.Extractor, len(ruleFields))
+		for i, name := range ruleFields {
+			f, ok := s.fields[name]
+			if !ok {
+				return r, fmt.Errorf("%s has no field %s", s.name, name)
+			}
+			xs[i] = st.NewExtractor([]host.Field{f.Field})
+			defer xs[i].Free()
+		}
+		for {
+			evts, rc, err := inst.NextBatch()
+			if err != nil {
+				return r, err
+			}
+			for k := range evts {
+				for _, x := range xs {
+					if _, err := x.Extract(&evts[k]); err != nil {
+						return r, err
+					}
+				}
+			}
+			r.Events += len(evts)
+			if rc == host.SSPluginEOF {
+				break
+			}
+		}
+	case rssProbeIdle:
+		d, err := time.ParseDuration(os.Getenv(envRSSFor))
+		if err != nil {
+			return r, fmt.Errorf("%s: %w", envRSSFor, err)
+		}
+		// Falco calls next_batch again at once after a timeout
+		// (falcosecurity/libs userspace/libscap/engine/source_plugin:
+		// a timeout is returned to the caller, which asks again).
+		for end := time.Now().Add(d); time.Now().Before(end); {
+			evts, _, err := inst.NextBatch()
+			if err != nil {
+				return r, err
+			}
+			r.Events += len(evts)
+		}
+	default:
+		return r, fmt.Errorf("%s=%q: unknown scenario", envRSSProbe, probe)
+	}
+	if detail != "" {
+		if err := writeDetail(detail, s.name, probe, pprofAddr); err != nil {
+			return r, err
+		}
+	}
+	inst.Close()
+	if r.Peak, err = procStatus("VmHWM:"); err != nil {
+		return r, err
+	}
+	return r, nil
+}
+
+// writeDetail copies /proc/self/smaps, the library runtime's MemStats (the
+// tail of its allocs profile) and its heap profile into dir, for the
+// breakdown.
+func writeDetail(dir, name, probe, pprofAddr string) error {
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return err
+	}
+	base := fmt.Sprintf("%s/%s-%s", dir, name, probe)
+	if err := os.WriteFile(base+".smaps", smaps, 0o644); err != nil {
+		return err
+	}
+	resp, err := pprofClient.Get("http://" + pprofAddr + "/debug/pprof/allocs?debug=1")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var tail bytes.Buffer
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "# ") {
+			tail.WriteString(sc.Text())
+			tail.WriteByte('\n')
+		}
+	}
+	if err := os.WriteFile(base+".memstats", tail.Bytes(), 0o644); err != nil {
+		return err
+	}
+	heap, err := pprofClient.Get("http://" + pprofAddr + "/debug/pprof/heap")
+	if err != nil {
+		return err
+	}
+	defer heap.Body.Close()
+	f, err := os.Create(base + ".heap.prof")
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, heap.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func freeLoopbackAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// procStatus reads a field of /proc/self/status, in KiB.
+func procStatus(key string) (int64, error) {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), key); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("/proc/self/status: no %s", key)
+}
+
+func absPath(b testing.TB, path string) string {
+	b.Helper()
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return abs
+}
+
+// timeKeys are an event's two timestamps, as the daemon writes them.
+var timeKeys = regexp.MustCompile(`"time":\d+,"timeNano":\d+`)
+
+// bigReplay returns a replay of cycledLines lines, written on first use:
+// the fixture's lines in order, over and over, each with the timestamps of
+// its place in the stream (cycledStepNs apart, from the fixture's first).
+func bigReplay(b testing.TB) string {
+	b.Helper()
+	replays.mu.Lock()
+	defer replays.mu.Unlock()
+	const key = -cycledLines // replays.paths is keyed by length; this one is drawn differently
+	if path, ok := replays.paths[key]; ok {
+		return path
+	}
+	path, err := writeBigReplay()
+	if err != nil {
+		b.Fatal(err)
+	}
+	if replays.paths == nil {
+		replays.paths = map[int]string{}
+	}
+	replays.paths[key] = path
+	return path
+}
+
+func writeBigReplay() (string, error) {
+	data, err := os.ReadFile(fixture)
+	if err != nil {
+		return "", err
+	}
+	var lines [][]byte
+	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
+		if line = bytes.TrimSpace(line); len(line) > 0 {
+			if !timeKeys.Match(line) {
+				return "", fmt.Errorf("%s: a line without \"time\",\"timeNano\": %s", fixture, line)
+			}
+			lines = append(lines, line)
+		}
+	}
+	if len(lines) == 0 {
+		return "", fmt.Errorf("%s: no event", fixture)
+	}
+	_, nano, _ := bytes.Cut(timeKeys.Find(lines[0]), []byte(`"timeNano":`))
+	first, err := strconv.ParseInt(string(nano), 10, 64)
+	if err != nil {
+		return "", fmt.Errorf("%s: first timeNano: %w", fixture, err)
+	}
+	path, err := work.path(fmt.Sprintf("cycled-%d.jsonl", cycledLines))
+	if err != nil {
+		return "", err
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	w := bufio.NewWriter(f)
+	for i := range cycledLines {
+		ns := first + int64(i)*cycledStepNs
+		stamp := fmt.Appendf(nil, `"time":%d,"timeNano":%d`, ns/1e9, ns)
+		w.Write(timeKeys.ReplaceAllLiteral(lines[i%len(lines)], stamp))
+		w.WriteByte('\n')
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}
