@@ -7,11 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -38,8 +36,6 @@ const (
 const (
 	rssIdle       = 60 * time.Second // BenchmarkPeakRSS/live-idle, as BENCHMARKS.md records it
 	rssIdleShort  = 5 * time.Second  // the same under -short
-	cycledLines   = 100_000          // BenchmarkPeakRSS/replay-100k
-	cycledStepNs  = 1_000_000        // its events are 1 ms apart
 	rssReportHead = "BENCH_RSS_REPORT: "
 )
 
@@ -321,64 +317,6 @@ func probeRSS(probe, source string) (rssReport, error) {
 	return r, nil
 }
 
-// writeDetail copies /proc/self/smaps, the library runtime's MemStats (the
-// tail of its allocs profile) and its heap profile into dir, for the
-// breakdown.
-func writeDetail(dir, name, probe, pprofAddr string) error {
-	base := fmt.Sprintf("%s/%s-%s", dir, name, probe)
-	if err := copySmaps(base + ".smaps"); err != nil {
-		return err
-	}
-	resp, err := pprofClient.Get("http://" + pprofAddr + "/debug/pprof/allocs?debug=1")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	var tail bytes.Buffer
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "# ") {
-			tail.WriteString(sc.Text())
-			tail.WriteByte('\n')
-		}
-	}
-	if err := os.WriteFile(base+".memstats", tail.Bytes(), 0o644); err != nil {
-		return err
-	}
-	heap, err := pprofClient.Get("http://" + pprofAddr + "/debug/pprof/heap")
-	if err != nil {
-		return err
-	}
-	defer heap.Body.Close()
-	f, err := os.Create(base + ".heap.prof")
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, heap.Body); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-func copySmaps(path string) error {
-	smaps, err := os.ReadFile("/proc/self/smaps")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, smaps, 0o644)
-}
-
-func freeLoopbackAddr() (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer ln.Close()
-	return ln.Addr().String(), nil
-}
-
 // procStatus reads a field of /proc/self/status, in KiB.
 func procStatus(key string) (int64, error) {
 	f, err := os.Open("/proc/self/status")
@@ -402,73 +340,4 @@ func absPath(b testing.TB, path string) string {
 		b.Fatal(err)
 	}
 	return abs
-}
-
-// timeKeys are an event's two timestamps, as the daemon writes them.
-var timeKeys = regexp.MustCompile(`"time":\d+,"timeNano":\d+`)
-
-// bigReplay returns a replay of cycledLines lines, written on first use:
-// the fixture's lines in order, over and over, each with the timestamps of
-// its place in the stream (cycledStepNs apart, from the fixture's first).
-func bigReplay(b testing.TB) string {
-	b.Helper()
-	replays.mu.Lock()
-	defer replays.mu.Unlock()
-	const key = -cycledLines // replays.paths is keyed by length; this one is drawn differently
-	if path, ok := replays.paths[key]; ok {
-		return path
-	}
-	path, err := writeBigReplay()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if replays.paths == nil {
-		replays.paths = map[int]string{}
-	}
-	replays.paths[key] = path
-	return path
-}
-
-func writeBigReplay() (string, error) {
-	data, err := os.ReadFile(fixture)
-	if err != nil {
-		return "", err
-	}
-	var lines [][]byte
-	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
-		if line = bytes.TrimSpace(line); len(line) > 0 {
-			if !timeKeys.Match(line) {
-				return "", fmt.Errorf("%s: a line without \"time\",\"timeNano\": %s", fixture, line)
-			}
-			lines = append(lines, line)
-		}
-	}
-	if len(lines) == 0 {
-		return "", fmt.Errorf("%s: no event", fixture)
-	}
-	_, nano, _ := bytes.Cut(timeKeys.Find(lines[0]), []byte(`"timeNano":`))
-	first, err := strconv.ParseInt(string(nano), 10, 64)
-	if err != nil {
-		return "", fmt.Errorf("%s: first timeNano: %w", fixture, err)
-	}
-	path, err := work.path(fmt.Sprintf("cycled-%d.jsonl", cycledLines))
-	if err != nil {
-		return "", err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return "", err
-	}
-	w := bufio.NewWriter(f)
-	for i := range cycledLines {
-		ns := first + int64(i)*cycledStepNs
-		stamp := fmt.Appendf(nil, `"time":%d,"timeNano":%d`, ns/1e9, ns)
-		w.Write(timeKeys.ReplaceAllLiteral(lines[i%len(lines)], stamp))
-		w.WriteByte('\n')
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return "", err
-	}
-	return path, f.Close()
 }
