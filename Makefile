@@ -132,7 +132,7 @@ demo: deps $(OUTPUT)
 BENCH_OUT := bench/out
 BENCH_BASELINE := $(BENCH_OUT)/libbaseline.so
 BENCH_COUNT ?= 6
-BENCH_RUN = $(GO) test ./bench -tags $(GOTAGS) -run='^$$' -bench=. -count=$(BENCH_COUNT) -timeout=30m
+BENCH_RUN = $(GO) test ./bench -tags $(GOTAGS) -run='^$$' -bench=. -count=$(BENCH_COUNT) -timeout=90m
 BENCHSTAT ?= $(firstword $(subst :, ,$(shell $(GO) env GOPATH)))/bin/benchstat
 
 $(BENCH_BASELINE): $(wildcard bench/baseline/*.go) go.mod go.sum

@@ -43,7 +43,7 @@ func defaultConfig() config {
 	return config{
 		FlushInterval: 30 * time.Millisecond,
 		BatchSize:     256,
-		EventSize:     64 << 10,
+		EventSize:     defaultEventSize,
 		MaxEventSize:  64 << 20,
 		QueueSize:     4096,
 		QueueBytes:    defaultQueueBytes,
@@ -56,6 +56,17 @@ func defaultConfig() config {
 		ConnectTimeout: stream.DefaultConnectTimeout,
 	}
 }
+
+// defaultEventSize is a page: every slot of sdk.NewEventWriters is its own
+// calloc, and glibc clears a calloc'd chunk that comes from an arena (slots
+// below its 128 KiB mmap threshold do), so the whole slab, batchSize x
+// eventSize, is written once at plugin_open whatever is released after:
+// at 64 KiB that was 16 MiB in the process's peak RSS, one open in two
+// (BENCHMARKS.md, "Process memory"). At 4 KiB the slab is 1 MiB, and holds
+// the events of ordinary containers (median ~370 B, p95 ~700 B); larger
+// ones, labelled containers' 5 KB events, pass whole through a one-event
+// batch (docker.events_oversized).
+const defaultEventSize = 4 << 10
 
 // defaultQueueBytes bounds the queue's memory. Docker events are ~370 B at
 // the median and ~700 B at p95, so 4096 lines (queueSize) of ordinary events
@@ -84,7 +95,7 @@ const configSchema = `{
     "flushInterval": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Milliseconds next_batch waits for a first event before returning a timeout to Falco; events that are there are handed over at once (default 30)"},
     "flushinterval": {"type": ["integer", "null"], "minimum": 1, "maximum": 60000, "description": "Deprecated spelling of flushInterval, from the original docker plugin's documentation; accepted with a warning"},
     "batchSize": {"type": ["integer", "null"], "minimum": 1, "maximum": 65536, "description": "Events per batch handed to Falco (default 256)"},
-    "eventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 67108864, "description": "Bytes reserved per event in the batch; larger events are still delivered whole (default 65536)"},
+    "eventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 67108864, "description": "Bytes reserved per event in the batch; larger events are still delivered whole (default 4096)"},
     "maxEventSize": {"type": ["integer", "null"], "minimum": 1024, "maximum": 1073741824, "description": "Events larger than this are skipped and counted (default 67108864)"},
     "queueSize": {"type": ["integer", "null"], "minimum": 1, "maximum": 1048576, "description": "Events buffered between the Docker readers and Falco; beyond it events are counted as overflow (default 4096)"},
     "queueBytes": {"type": ["integer", "null"], "minimum": 65536, "maximum": 4294967296, "description": "Bytes the buffered events may hold together; beyond it events are counted as overflow, like a full queue; an event larger than this passes alone (default 8388608: 4096 events of p95 size fit with room to spare, ~1600 labelled containers' 5 KB events)"},

@@ -18,7 +18,7 @@ func TestConfigDefaults(t *testing.T) {
 		}
 	}
 	d := defaultConfig()
-	if d.FlushInterval != 30*time.Millisecond || d.BatchSize != 256 || d.EventSize != 64<<10 {
+	if d.FlushInterval != 30*time.Millisecond || d.BatchSize != 256 || d.EventSize != 4<<10 {
 		t.Errorf("defaults = %+v", d)
 	}
 }

@@ -14,6 +14,11 @@ func TestMain(m *testing.M) {
 	if os.Getenv(envSlabProbe) != "" {
 		os.Exit(slabProbe())
 	}
+	// A child started by BenchmarkPeakRSS runs one scenario in a fresh
+	// process and exits.
+	if os.Getenv(envRSSProbe) != "" {
+		os.Exit(rssProbe())
+	}
 	code := m.Run()
 	work.remove()
 	os.Exit(code)

@@ -39,7 +39,7 @@ var library = map[string]struct {
 	tags     string // its build tags
 	slotSize int
 }{
-	"ours":     {pkg: "..", tags: plugintest.BuildTags, slotSize: 64 << 10},
+	"ours":     {pkg: "..", tags: plugintest.BuildTags, slotSize: 4 << 10},
 	"baseline": {pkg: "./baseline", slotSize: int(sdk.DefaultEvtSize)},
 }
 
