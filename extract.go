@@ -29,15 +29,15 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 	switch f.from.kind {
 	case fromEvent:
 		if s := f.from.value(ev); s.ok && s.end > s.start {
-			p.setString(req, f, ev.str(s))
+			req.SetValue(ev.str(s))
 		}
 	case fromDerived:
 		if v, ok := f.from.text(ev); ok {
-			p.setString(req, f, v)
+			req.SetValue(v)
 		}
 	case fromAttribute:
 		if v, ok := ev.attr(f.from.key); ok {
-			p.setString(req, f, v)
+			req.SetValue(v)
 		}
 	case fromAttributeNumber:
 		if v, ok := ev.attr(f.from.key); ok {
@@ -50,7 +50,7 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 			return fmt.Errorf("field %s needs a key argument, e.g. %s[name]", f.name, f.name)
 		}
 		if v, ok := ev.attr(req.ArgKey()); ok {
-			p.setString(req, f, v)
+			req.SetValue(v)
 		}
 	case fromTime:
 		// The time the reader parsed (stream.TimeNano), which next_batch
@@ -60,16 +60,6 @@ func (p *pluginState) Extract(req sdk.ExtractRequest, evt sdk.EventReader) error
 		}
 	}
 	return nil
-}
-
-// setString sets the value of f to v, boxed once if f's values come from a
-// small set.
-func (p *pluginState) setString(req sdk.ExtractRequest, f *field, v string) {
-	if f.small {
-		req.SetValue(p.smallValues.box(v))
-		return
-	}
-	req.SetValue(v)
 }
 
 // actionName is the action without its argument: exec_start for

@@ -7,8 +7,8 @@ import (
 
 // Each row of fieldDefs is whole and agrees with itself: a unique docker.*
 // name, the type its source produces, a key argument exactly for the field
-// that reads the attribute its argument names, the small-set flag only on
-// text, and what its source kind needs.
+// that reads the attribute its argument names, and what its source kind
+// needs.
 func TestFieldDefsAreConsistent(t *testing.T) {
 	seen := map[string]bool{}
 	for id, f := range fieldDefs {
@@ -31,9 +31,6 @@ func TestFieldDefsAreConsistent(t *testing.T) {
 		}
 		if (f.arg == keyRequired) != (f.from.kind == fromArgAttribute) {
 			t.Errorf("%s: a key argument goes with the attribute it names, and only with it", f.name)
-		}
-		if f.small && f.typ != "string" {
-			t.Errorf("%s: only text is boxed from a small set", f.name)
 		}
 		switch f.from.kind {
 		case fromEvent:

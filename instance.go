@@ -44,8 +44,7 @@ type instance struct {
 	done      error // the error or EOF returned once the queue is drained
 
 	progressBuf ptr.StringBuffer
-	trailer     []byte     // scratch for the origin trailer
-	trim        []slotTrim // regular slots written past slotKeepBytes in the last batch
+	trailer     []byte // scratch for the origin trailer
 
 	delivered     atomic.Uint64
 	deliveredSize atomic.Uint64
@@ -69,7 +68,6 @@ func newInstance(cfg config, queueSize int) (*instance, error) {
 	if err != nil {
 		return nil, fmt.Errorf("allocate %d x %d bytes event batch: %w", cfg.BatchSize, cfg.EventSize, err)
 	}
-	releaseUnused(regular, cfg.EventSize)
 	ctx, cancel := context.WithCancel(context.Background())
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
@@ -114,7 +112,6 @@ func (inst *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, 
 		inst.oversized.Free()
 		inst.oversized = nil
 	}
-	inst.trimSlots()
 	if inst.pending != nil {
 		return inst.deliverPending(evts)
 	}
@@ -196,23 +193,9 @@ func (inst *instance) write(evts sdk.EventWriters, i int, line *stream.Line) {
 		ts = time.Now().UnixNano()
 	}
 	writeSlot(evts, i, uint64(ts), line.Data, inst.trailer)
-	if size := len(line.Data) + len(inst.trailer); size > slotKeepBytes && evts == inst.regular {
-		inst.trim = append(inst.trim, slotTrim{slot: i, size: size})
-	}
 	inst.delivered.Add(1)
 	inst.deliveredSize.Add(uint64(len(line.Data)))
 	inst.queue.Release(line)
-}
-
-// trimSlots gives back the pages that the last batch's larger events
-// wrote in their slots beyond the first slotKeepBytes: Falco is done with
-// them, and without this every slot would in time keep resident as many
-// pages as the largest event it ever held.
-func (inst *instance) trimSlots() {
-	for _, t := range inst.trim {
-		trimSlot(inst.regular, t.slot, t.size, inst.cfg.EventSize)
-	}
-	inst.trim = inst.trim[:0]
 }
 
 // deferOversized ends the current batch before line, which does not fit a

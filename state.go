@@ -24,7 +24,6 @@ type pluginState struct {
 	pprof     *pprofServer     // nil unless pprofAddr is set
 
 	cache       *decodedEvent // the last event decoded for extraction
-	smallValues boxedValues   // values of small-set fields, boxed once
 	undecodable atomic.Uint64 // events whose data is not a JSON object
 }
 
@@ -52,10 +51,9 @@ func newPluginState(rawConfig string, log *logger) (*pluginState, error) {
 		return nil, err
 	}
 	p := &pluginState{
-		cfg:         cfg,
-		log:         log,
-		cache:       newDecodedEvent(),
-		smallValues: newBoxedValues(),
+		cfg:   cfg,
+		log:   log,
+		cache: newDecodedEvent(),
 	}
 	for _, w := range warnings {
 		p.warn(w)
