@@ -13,7 +13,8 @@ const Docker29Version = "v2.0.0-beta.24"
 // Docker29Binary returns the path of the Docker 29 dockerd that .ci/dockerd29
 // builds and caches (under $FALCO_DOCKER_CACHE, by default
 // /var/cache/falco-docker-plugin). When it is missing the test is skipped,
-// or fails under CI (CI=true), where .ci/deps must have built it.
+// or fails under CI (CI=true), where make test-e2e must have built it
+// (.ci/dockerd29).
 func Docker29Binary(t testing.TB) string {
 	t.Helper()
 	dir := os.Getenv("FALCO_DOCKER_CACHE")
