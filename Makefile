@@ -69,6 +69,9 @@ vet:
 GO_TEST = DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test $(GOFLAGS_TEST) -tags $(GOTAGS) -race
 E2E_RUN = $(shell .ci/e2e-tests run)
 E2E_PKGS = $(shell .ci/e2e-tests packages)
+# -p 1: one package at a time, so that no package's private daemons and
+# loopback listeners race another's (a port a stopped daemon freed, taken
+# at once by another package's listener).
 # go test's default of 10 minutes per package is short for the e2e package:
 # its leak soak (TestLifecycleCyclesLeakNothing) alone took 858 s under
 # -race on a loaded 2-core machine.
@@ -98,7 +101,7 @@ dockerd29:
 	@./.ci/dockerd29
 
 test-e2e: e2e-root deps dockerd29 $(OUTPUT)
-	DOCKER_PLUGIN_TESTS=e2e $(GO_TEST) -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' $(E2E_PKGS)
+	DOCKER_PLUGIN_TESTS=e2e $(GO_TEST) -p 1 -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' $(E2E_PKGS)
 
 e2e-root:
 	@[ "$$(id -u)" = 0 ] || { echo "make test-e2e: the e2e layer needs root (private daemons in network namespaces, the machine's daemon)" >&2; exit 1; }

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/falco-docker/plugin/internal/testdocker"
+	"github.com/falco-docker/plugin/stream"
 )
 
 // TestSwarmClusterThroughHosts watches a two-node Swarm (a manager and a
@@ -158,8 +159,24 @@ func TestSwarmEventsOnceAcrossManagers(t *testing.T) {
 		return hasSwarm(evs, "config", "remove", "c-once", mgr.Host) || hasSwarm(evs, "config", "remove", "c-once", two.Host)
 	})
 	// Each daemon's stream is in order, so the last change from either
-	// means every change is in.
+	// means every change is in. A node that becomes a manager also reports
+	// earlier changes of its own node object, stamped with their times in
+	// the cluster store: only what happened from the first change above on
+	// (the secret's create, same time from both managers) is compared.
+	var since int64
+	for _, e := range twiceGot {
+		if hasSwarm([]collected{e}, "secret", "create", "s-once", e.host) {
+			since = stream.TimeNano([]byte(e.json))
+			break
+		}
+	}
+	if since == 0 {
+		t.Fatal("no secret create of s-once among the events")
+	}
 	mine := func(line string) bool {
+		if stream.TimeNano([]byte(line)) < since {
+			return false
+		}
 		for _, s := range []string{`"name":"s-once"`, `"name":"c-once"`, `"name":"svc-once"`, `"ID":"` + nodeID + `","Attributes":{"name":`} {
 			if strings.Contains(line, s) && strings.Contains(line, `"scope":"swarm"`) {
 				return true
