@@ -43,6 +43,7 @@ type fakeDaemon struct {
 	srv        *http.Server
 	failEvents int    // the next /events requests answered with a 500
 	onReplay   func() // called (unlocked) after a finite request is served
+	infoNano   int64  // the SystemTime /info reported last
 	registered chan time.Time
 }
 
@@ -118,9 +119,38 @@ func (fd *fakeDaemon) emit(typ string) string {
 	defer fd.mu.Unlock()
 	nano := max(fd.now().UnixNano(), fd.lastNano+1)
 	fd.lastNano = nano
-	name := fmt.Sprintf("%s-%d", typ, nano)
-	line := fmt.Sprintf(`{"Type":%q,"Action":"create","Actor":{"ID":%q,"Attributes":{"name":%q}},"scope":"local","time":%d,"timeNano":%d}`,
-		typ, name, name, nano/1e9, nano)
+	line, name := eventLine(typ, nano)
+	fd.publishLocked(typ, nano, line)
+	return name
+}
+
+// emitStamped publishes an event stamped at nano, as moby's Events.Log does
+// with an event it stamped before it took the ring's lock: on a busy daemon
+// an event may be stamped before a request and published after it.
+func (fd *fakeDaemon) emitStamped(typ string, nano int64) string {
+	line, name := eventLine(typ, nano)
+	fd.publish(typ, line)
+	return name
+}
+
+// eventLine is the line of an event of type typ stamped at nano; its actor
+// is named after both.
+func eventLine(typ string, nano int64) (line, name string) {
+	name = fmt.Sprintf("%s-%d", typ, nano)
+	return fmt.Sprintf(`{"Type":%q,"Action":"create","Actor":{"ID":%q,"Attributes":{"name":%q}},"scope":"local","time":%d,"timeNano":%d}`,
+		typ, name, name, nano/1e9, nano), name
+}
+
+// publish makes fd publish line as an event of type typ.
+func (fd *fakeDaemon) publish(typ, line string) {
+	fd.mu.Lock()
+	defer fd.mu.Unlock()
+	fd.publishLocked(typ, TimeNano([]byte(line)), line)
+}
+
+// publishLocked appends an event to the ring and sends it to the live
+// subscribers (moby's PublishMessage); fd.mu is held.
+func (fd *fakeDaemon) publishLocked(typ string, nano int64, line string) {
 	if len(fd.ring) == daemonRingSize {
 		fd.ring = append(fd.ring[:0], fd.ring[1:]...)
 	}
@@ -134,7 +164,6 @@ func (fd *fakeDaemon) emit(typ string) string {
 			}
 		}
 	}
-	return name
 }
 
 // emitN publishes n events of type typ and returns their names.
@@ -164,7 +193,11 @@ func (fd *fakeDaemon) serve(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("API-Version", "1.41")
 		w.Write([]byte("OK"))
 	case strings.HasSuffix(r.URL.Path, "/info"):
-		json.NewEncoder(w).Encode(map[string]string{"Name": "fake", "SystemTime": fd.now().Format(time.RFC3339Nano)})
+		now := fd.now()
+		fd.mu.Lock()
+		fd.infoNano = now.UnixNano()
+		fd.mu.Unlock()
+		json.NewEncoder(w).Encode(map[string]string{"Name": "fake", "SystemTime": now.Format(time.RFC3339Nano)})
 	case strings.HasSuffix(r.URL.Path, "/events"):
 		fd.events(w, r)
 	default:

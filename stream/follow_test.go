@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -358,6 +359,33 @@ func TestFollowerReconnectsAtOnceAfterALongOutage(t *testing.T) {
 			if lost != 0 || dup != 0 {
 				t.Errorf("lost %d, duplicated %d", lost, dup)
 			}
+		})
+	}
+}
+
+// A daemon stamps an event before it appends it to its ring: on a busy
+// daemon an event stamped before the resume read the daemon's clock can
+// reach the ring only after the replay read it. After a restart the replay
+// is empty; the live stream that follows must still carry such an event.
+func TestFollowerKeepsAnEventStampedBeforeAnEmptyReplay(t *testing.T) {
+	for _, skew := range []time.Duration{0, 10 * time.Second, -10 * time.Second} {
+		t.Run(fmt.Sprintf("daemon clock %+v", skew), func(t *testing.T) {
+			fd := newFakeDaemon(t, skew, false)
+			fl := follow(t, fd, FollowOptions{})
+			var once sync.Once
+			late := make(chan string, 1)
+			fd.mu.Lock()
+			fd.onReplay = func() {
+				once.Do(func() {
+					fd.mu.Lock()
+					stamp := fd.infoNano - 1 // before the daemon time the resume read
+					fd.mu.Unlock()
+					late <- fd.emitStamped("volume", stamp)
+				})
+			}
+			fd.mu.Unlock()
+			want, lost := runOutage(t, fd, fl, false, "volume", outage{restart: true})
+			checkOutage(t, fl, append(want, <-late), lost, 1)
 		})
 	}
 }

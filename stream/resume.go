@@ -78,7 +78,14 @@ func (f *Follower) resume(ctx context.Context) (*Subscription, error) {
 	f.Stats.Reconnects.Add(1)
 	keys := f.settleReplay(lines, now)
 
-	liveSince := now
+	// After an empty replay the live stream starts where the replay did,
+	// not at now: the daemon stamps an event before it appends it to its
+	// ring (moby daemon/events/events.go: Log, then PublishMessage), so an
+	// event stamped before now may reach the ring after the replay read it
+	// and still be published before the live subscription: since=now would
+	// leave it out of both. Whatever the live stream replays is newer than
+	// the empty replay, so all of it is delivered.
+	liveSince := since
 	f.check = nil
 	if len(lines) > 0 {
 		liveSince = time.Unix(0, f.point.nano).Add(-f.opts.ResumeWindow)

@@ -220,16 +220,6 @@ func TestSwarmDedupeActivationDropsOldCredits(t *testing.T) {
 	}
 }
 
-// publish makes fd publish line as an event of type typ.
-func (fd *fakeDaemon) publish(typ, line string) {
-	fd.mu.Lock()
-	defer fd.mu.Unlock()
-	fd.ring = append(fd.ring, fakeEvent{typ: typ, nano: TimeNano([]byte(line)), line: line})
-	for s := range fd.subs {
-		s.ch <- line
-	}
-}
-
 // Followers of two daemons that share a deduper queue each Swarm change
 // once, and every local event of each.
 func TestFollowersShareASwarmDedupe(t *testing.T) {
