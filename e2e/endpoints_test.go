@@ -13,12 +13,13 @@ import (
 )
 
 // TestTwoDaemonsOneKilled streams two private daemons through one instance
-// (hosts), tags each event with its daemon, and keeps the survivor flowing
+// (hosts), a Docker 20.10 and a Docker 29 as in a cluster halfway through an
+// upgrade, tags each event with its daemon, and keeps the survivor flowing
 // after the other is killed.
 func TestTwoDaemonsOneKilled(t *testing.T) {
 	testdocker.Require(t)
 	a := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "hosta"})
-	b := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "hostb"})
+	b := testdocker.StartDaemon(t, testdocker.Docker29(t, "hostb"))
 	s := initPlugin(t, fmt.Sprintf(`{"hosts":[%q,%q],"flushInterval":10,"reconnectMin":20,"reconnectMax":200}`, a.Host, b.Host))
 	c := startCollector(t, openPlugin(t, s, ""))
 
@@ -161,9 +162,14 @@ func TestDaemonSideFilters(t *testing.T) {
 // the open, naming the endpoint, without printing any key material.
 func TestTCPWithTLS(t *testing.T) {
 	testdocker.Require(t)
+	onEachDocker(t, "tls", tcpWithTLS)
+}
+
+func tcpWithTLS(t *testing.T, opts testdocker.DaemonOptions) {
 	certs := t.TempDir()
 	server, client := testdocker.GenerateTLS(t, certs, "127.0.0.1")
-	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "tls", TCPAddr: plugintest.FreeLoopbackAddr(t), TLS: &server})
+	opts.TCPAddr, opts.TLS = plugintest.FreeLoopbackAddr(t), &server
+	dm := testdocker.StartDaemon(t, opts)
 	tlsCfg := fmt.Sprintf(`{"ca":%q,"cert":%q,"key":%q}`, client.CA, client.Cert, client.Key)
 	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"tls":%s,"flushInterval":10}`, dm.TCPHost, tlsCfg))
 	c := startCollector(t, openPlugin(t, s, ""))

@@ -351,18 +351,27 @@ func keysOf(t testing.TB, events []liveEvent) []string {
 	return keys
 }
 
-// daemonEvents asks the daemon for its events between start and end (ns)
-// that keep() selects, in the daemon's order, through the docker CLI.
-func daemonEvents(t testing.TB, d testdocker.Docker, start, end uint64, keep func(string) bool) []string {
+// daemonEvents is the daemon's own record of its events between start and
+// end (ns, both inclusive) that keep selects, in its order, as event keys.
+// It is asked at the daemon's own API version: below v1.52 Docker 29
+// rounds timeNano (see TestLiveDocker29Events).
+func daemonEvents(t testing.TB, socket string, start, end uint64, keep func(string) bool) []string {
 	t.Helper()
-	out := d.Run(t, "events", "--since", unixArg(start-uint64(time.Second)), "--until", unixArg(end), "--format", "{{json .}}")
 	var keys []string
-	for _, line := range strings.Split(out, "\n") {
-		if line != "" && keep(line) {
-			keys = append(keys, eventKey(t, line))
-		}
+	for _, line := range daemonRecord(t, socket, daemonAPI(t, socket), start, end, keep) {
+		keys = append(keys, eventKey(t, line))
 	}
 	return keys
+}
+
+// daemonAPI is the newest API version of the daemon at socket.
+func daemonAPI(t testing.TB, socket string) string {
+	t.Helper()
+	var v struct{ APIVersion string }
+	if err := json.Unmarshal(daemonGet(t, socket, "/version"), &v); err != nil || v.APIVersion == "" {
+		t.Fatalf("GET /version of %s: no ApiVersion (%v)", socket, err)
+	}
+	return v.APIVersion
 }
 
 func unixArg(ns uint64) string {

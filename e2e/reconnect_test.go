@@ -15,13 +15,29 @@ import (
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
-// groundTruth asks the daemon for its own record of the events since since
-// (its ring of 256, which a restart empties: so it is asked before each
-// stop), keeping those keep selects.
-func groundTruth(t *testing.T, d testdocker.Docker, since time.Time, keep func(string) bool) []string {
+// groundTruth asks the daemon at socket for its own record of the events
+// since since that keep selects (its ring of 256, which a restart empties:
+// so it is asked before each stop), once the record holds the die of
+// container last: docker run returns when its container has exited, and
+// Docker 29 may publish the die event just after.
+func groundTruth(t *testing.T, socket string, since time.Time, keep func(string) bool, last string) []string {
 	t.Helper()
-	until := time.Now()
-	return daemonEvents(t, d, uint64(since.UnixNano())+uint64(time.Second), uint64(until.UnixNano()), keep)
+	api := daemonAPI(t, socket)
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		record := daemonRecord(t, socket, api, uint64(since.UnixNano()), uint64(time.Now().UnixNano()), keep)
+		for _, line := range record {
+			if strings.Contains(line, `"Action":"die"`) && strings.Contains(line, `"name":"`+last+`"`) {
+				keys := make([]string, len(record))
+				for i, line := range record {
+					keys[i] = eventKey(t, line)
+				}
+				return keys
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon's record has no die event of %s after 30s", last)
+		}
+	}
 }
 
 // TestDaemonRestartsLoseAndDuplicateNothing restarts a private daemon five
@@ -31,7 +47,11 @@ func groundTruth(t *testing.T, d testdocker.Docker, since time.Time, keep func(s
 // once and that next_batch never failed.
 func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 	testdocker.Require(t)
-	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "restart"})
+	onEachDocker(t, "restart", restartsLoseAndDuplicateNothing)
+}
+
+func restartsLoseAndDuplicateNothing(t *testing.T, opts testdocker.DaemonOptions) {
+	dm := testdocker.StartDaemon(t, opts)
 	d := dm.Docker()
 	img := testdocker.Image(t, d)
 
@@ -53,7 +73,7 @@ func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			run(fmt.Sprintf("rst-%d-before-%d", round, i))
 		}
-		want = append(want, groundTruth(t, d, lifeStart.Add(-time.Second), mine)...)
+		want = append(want, groundTruth(t, dm.Socket, lifeStart.Add(-time.Second), mine, fmt.Sprintf("rst-%d-before-2", round))...)
 		if round == restarts {
 			break
 		}
@@ -101,7 +121,11 @@ func TestDaemonRestartsLoseAndDuplicateNothing(t *testing.T) {
 // subscribed is logged.
 func TestReconnectAtOnceAfterLongOutage(t *testing.T) {
 	testdocker.Require(t)
-	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "fastback"})
+	onEachDocker(t, "fastback", reconnectAtOnceAfterLongOutage)
+}
+
+func reconnectAtOnceAfterLongOutage(t *testing.T, opts testdocker.DaemonOptions) {
+	dm := testdocker.StartDaemon(t, opts)
 	d := dm.Docker()
 	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"flushInterval":10}`, dm.Host))
 	c := startCollector(t, openPlugin(t, s, ""))
@@ -231,7 +255,7 @@ func diffKeys(got, want []string) string {
 func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 	testdocker.Require(t)
 	d := testdocker.Docker{}
-	proxy := startSocketProxy(t, "/var/run/docker.sock")
+	proxy := startSocketProxy(t, strings.TrimPrefix(machineSocket, "unix://"))
 	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"flushInterval":10,"reconnectMin":20,"reconnectMax":100,"resumeWindow":5000}`, proxy.Host))
 	c := startCollector(t, openPlugin(t, s, ""))
 	prefix := fmt.Sprintf("cut-%d-", time.Now().UnixNano()%1e9)
@@ -261,7 +285,7 @@ func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 	got := c.waitFor(t, 30*time.Second, "events after the cut", func(evs []collected) bool {
 		return hasActor(evs, "volume", "destroy", prefix+"after-1")
 	})
-	want := daemonEvents(t, d, uint64(start.UnixNano())-uint64(time.Second), uint64(time.Now().UnixNano()), mine)
+	want := daemonEvents(t, strings.TrimPrefix(machineSocket, "unix://"), uint64(start.UnixNano())-uint64(time.Second), uint64(time.Now().UnixNano()), mine)
 	delivered := requireExactlyOnce(t, got, want, mine)
 	if bad := c.errors(); len(bad) > 0 {
 		t.Errorf("next_batch failed: %q", bad)
@@ -287,7 +311,11 @@ func TestNetworkCutResumesWithoutDuplicates(t *testing.T) {
 // say so (docker.resume_gaps) and go on, without an error to Falco.
 func TestResumeGapIsReported(t *testing.T) {
 	testdocker.Require(t)
-	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "gap"})
+	onEachDocker(t, "gap", resumeGapIsReported)
+}
+
+func resumeGapIsReported(t *testing.T, opts testdocker.DaemonOptions) {
+	dm := testdocker.StartDaemon(t, opts)
 	d := dm.Docker()
 	proxy := startSocketProxy(t, dm.Socket)
 	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"flushInterval":10,"reconnectMin":20,"reconnectMax":100}`, proxy.Host))

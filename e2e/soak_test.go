@@ -55,8 +55,7 @@ func TestSoakRestartsUnderLoad(t *testing.T) {
 		t.Skip("soak: set FALCO_DOCKER_SOAK=1 (make soak)")
 	}
 	// One after the other: private daemons compete for the CPU.
-	t.Run("docker20", func(t *testing.T) { soak(t, testdocker.DaemonOptions{Name: "soak20"}) })
-	t.Run("docker29", func(t *testing.T) { soak(t, testdocker.Docker29(t, "soak29")) })
+	onEachDocker(t, "soak", soak)
 }
 
 // restart is one stop and start of the daemon, on the host's clock (the
