@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -49,11 +48,6 @@ const (
 // the restarts). Nothing overflows the plugin's queue.
 func TestSoakRestartsUnderLoad(t *testing.T) {
 	testdocker.Require(t)
-	// Minutes of load and 20 restarts of each daemon: run by make soak,
-	// not by make test (see the Makefile).
-	if os.Getenv("FALCO_DOCKER_SOAK") == "" {
-		t.Skip("soak: set FALCO_DOCKER_SOAK=1 (make soak)")
-	}
 	// One after the other: private daemons compete for the CPU.
 	onEachDocker(t, "soak", soak)
 }
