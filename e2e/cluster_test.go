@@ -17,8 +17,14 @@ import (
 // come (once) from a manager with docker.node.role.old/new, and every event
 // is tagged with its daemon.
 func TestSwarmClusterThroughHosts(t *testing.T) {
-	mgr := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "mgr"})
-	wrk := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "wrk"})
+	testdocker.Require(t)
+	onEachDocker(t, "mgr", swarmClusterThroughHosts)
+}
+
+func swarmClusterThroughHosts(t *testing.T, opts testdocker.DaemonOptions) {
+	mgr := testdocker.StartDaemon(t, opts)
+	opts.Name = "wrk"
+	wrk := testdocker.StartDaemon(t, opts)
 	workerID := testdocker.SwarmJoin(t, mgr, wrk)
 	img := testdocker.Image(t, wrk.Docker())
 	s := initPlugin(t, fmt.Sprintf(`{"hosts":[%q,%q],"flushInterval":10}`, mgr.Host, wrk.Host))
@@ -102,8 +108,14 @@ func TestSwarmClusterThroughHosts(t *testing.T) {
 // second sees each change twice, once per manager; the first sees it once,
 // and still sees twice two identical changes that really happened twice.
 func TestSwarmEventsOnceAcrossManagers(t *testing.T) {
-	mgr := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "mgr"})
-	two := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "wrk"})
+	testdocker.Require(t)
+	onEachDocker(t, "mgr", swarmEventsOnceAcrossManagers)
+}
+
+func swarmEventsOnceAcrossManagers(t *testing.T, opts testdocker.DaemonOptions) {
+	mgr := testdocker.StartDaemon(t, opts)
+	opts.Name = "two"
+	two := testdocker.StartDaemon(t, opts)
 	nodeID := testdocker.SwarmJoin(t, mgr, two)
 	mgr.Docker().Run(t, "node", "promote", nodeID)
 	testdocker.WaitFor(t, 60*time.Second, func() bool {
