@@ -16,7 +16,7 @@ SOURCES := $(wildcard *.go stream/*.go) go.mod go.sum
 FUZZTIME ?= 30s
 FUZZ_TARGETS := .:FuzzDecodeAndExtract ./stream:FuzzTimeNano ./stream:FuzzLineSplitter
 
-.PHONY: all install test test-unit test-e2e e2e-root dockerd29 vet fmt demo bench profile clean deps fuzz fuzz-long soak package
+.PHONY: all install test test-unit test-e2e e2e-root dockerd29 vet fmt demo bench profile clean deps fuzz fuzz-long soak record package
 
 all: $(OUTPUT)
 
@@ -111,6 +111,16 @@ e2e-root:
 # consumer stall; about 2.5 minutes. -v prints its figures.
 soak: e2e-root deps dockerd29 $(OUTPUT)
 	DOCKER_PLUGIN_TESTS=e2e DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test -count=1 -timeout 20m -tags $(GOTAGS) -run '^TestSoakRestartsUnderLoad$$' -v ./e2e
+
+# Re-record the replay fixtures, e2e/testdata/events.jsonl and
+# rules/testdata/rules_events.jsonl, with the one recorder both use
+# (internal/recorder): a private dockerd with Swarm, followed by the
+# plugin's live source while each fixture's scenario drives it. Re-recording
+# shifts the rules fixture's line numbers: TestRulesFixture then names the
+# comments of docker_rules.yaml to update (this run logs the new lines).
+record: e2e-root deps $(OUTPUT)
+	DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test -count=1 -timeout 10m -tags $(GOTAGS) -v \
+		-run '^(TestRecordFixture|TestRecordRulesFixture)$$' ./e2e ./rules -args -record
 
 # Fuzz the event decoder, every field's extraction, the timestamp picker and
 # the line splitter on arbitrary bytes (seeds: the recorded daemon events).

@@ -1,38 +1,31 @@
 package e2e
 
 import (
-	"flag"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/falco-docker/plugin/internal/recorder"
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
 
-var record = flag.Bool("record", false, "re-record "+fixturePath+" from a private Docker daemon with Swarm")
-
-// TestRecordFixture records the replay fixture: it starts a private dockerd
-// (Swarm on, which the machine's daemon must never get), streams it through
-// the plugin's live source and drives every kind of object the daemon can
-// report here. The fixture is therefore exactly the bytes a daemon sends.
+// TestRecordFixture records the replay fixture with the shared recorder
+// (internal/recorder): a private dockerd with Swarm, followed by the plugin's
+// live source, while this scenario drives every kind of object the daemon
+// can report here. The fixture is therefore exactly the bytes a daemon sends.
 //
 //	go test ./e2e -run TestRecordFixture -record
 func TestRecordFixture(t *testing.T) {
-	if !*record {
-		t.Skip("run with -record to re-record the fixture")
-	}
+	recorder.SkipUnlessRecording(t)
 	testdocker.Require(t)
-	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "rec"})
-	d := dm.Docker()
-	img := testdocker.Image(t, d)
-	testdocker.SwarmInit(t, d)
+	recorder.Record(t, plugin, "rec", fixturePath, recordScenario)
+}
 
-	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"flushInterval":10}`, dm.Host))
-	inst := openPlugin(t, s, "")
+// recordScenario is what TestRecordFixture records.
+func recordScenario(t *testing.T, dm *testdocker.Daemon, d testdocker.Docker, img string) {
 	tmp := t.TempDir()
 
 	// Images.
@@ -105,19 +98,4 @@ func TestRecordFixture(t *testing.T) {
 
 	d.Run(t, "volume", "rm", "fixture-vol")
 	d.Run(t, "network", "rm", "fixture-net")
-	d.Run(t, "volume", "create", "fixture-end")
-	d.Run(t, "volume", "rm", "fixture-end")
-
-	events := collectLive(t, s, inst, 120*time.Second, func(e liveEvent) bool {
-		return e.str("docker.type") == "volume" && e.str("docker.action") == "destroy" && e.str("docker.actor.id") == "fixture-end"
-	}, nil)
-	var b strings.Builder
-	for _, e := range events {
-		b.WriteString(e.data) // the JSON only: a replay has no origin trailer
-		b.WriteByte('\n')
-	}
-	if err := os.WriteFile(fixturePath, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %d events into %s", len(events), fixturePath)
 }

@@ -1,25 +1,18 @@
 package rules
 
 import (
-	"bytes"
 	"encoding/json"
-	"flag"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/falco-docker/plugin/internal/host"
-	"github.com/falco-docker/plugin/internal/plugintest"
+	"github.com/falco-docker/plugin/internal/recorder"
 	"github.com/falco-docker/plugin/internal/testdocker"
 )
-
-var record = flag.Bool("record", false, "re-record "+fixturePath+" from a private Docker daemon with Swarm")
 
 // healthCmd is the health check of the fixture's web container: what the
 // daemon runs (as "/bin/sh -c "+healthCmd) every interval, emitting the same
@@ -43,13 +36,11 @@ func main() {
 }
 `
 
-// TestRecordRulesFixture records testdata/rules_events.jsonl: it starts a
-// private dockerd (Swarm on, which the machine's daemon must never get),
-// streams its events through the plugin's live source (init_config host,
-// open params "") and performs the actions the rules in docker_rules.yaml
-// are about, plus the benign neighbours of each (the quiet lines). Every
-// delivered event is written as the daemon sent it: the event data up to its
-// first NUL byte (live events carry "\x00host\x00daemonName" after the JSON).
+// TestRecordRulesFixture records testdata/rules_events.jsonl with the
+// shared recorder (internal/recorder): a private dockerd with Swarm,
+// followed by the plugin's live source, while rulesScenario performs the
+// actions the rules in docker_rules.yaml are about, plus the benign
+// neighbours of each (the quiet lines).
 //
 //	go test ./rules -run TestRecordRulesFixture -record -v
 //
@@ -59,19 +50,35 @@ func main() {
 // descriptions under them, which this test logs (TestRulesFixture says which
 // no longer fit).
 func TestRecordRulesFixture(t *testing.T) {
-	if !*record {
-		t.Skip("run with -record to re-record " + fixturePath)
-	}
+	recorder.SkipUnlessRecording(t)
 	testdocker.Require(t)
-	dm := testdocker.StartDaemon(t, testdocker.DaemonOptions{Name: "rules"})
-	d := dm.Docker()
-	img := testdocker.Image(t, d)
-	testdocker.SwarmInit(t, d)
+	lines := recorder.Record(t, plugin, "rules", fixturePath, rulesScenario)
+	// The lines as docker_rules.yaml describes them under its
+	// "# fires: ... ; quiet: ..." comments, to update those after a new
+	// recording.
+	for i, line := range lines {
+		var ev struct {
+			Type, Action string
+			Actor        struct {
+				ID         string
+				Attributes map[string]string
+			}
+		}
+		if err := json.Unmarshal([]byte(line), &ev); err != nil {
+			t.Fatalf("line %d is not JSON: %v", i+1, err)
+		}
+		name := ev.Actor.Attributes["name"]
+		if name == "" {
+			name = ev.Actor.ID
+		}
+		t.Logf("#   %d: %s %q %s", i+1, ev.Type, ev.Action, shortName(name))
+	}
+}
+
+// rulesScenario is what TestRecordRulesFixture records.
+func rulesScenario(t *testing.T, dm *testdocker.Daemon, d testdocker.Docker, img string) {
 	tmp := t.TempDir()
 	hog := buildHog(t, tmp)
-
-	s := initPlugin(t, fmt.Sprintf(`{"host":%q,"flushInterval":10}`, dm.Host))
-	inst := openPlugin(t, s, "")
 
 	// Tags the scenario uses, all of the test image.
 	for _, tag := range []string{"fixture/app:latest", "fixture/app:v2", "xmrig/xmrig:latest"} {
@@ -181,69 +188,6 @@ func TestRecordRulesFixture(t *testing.T) {
 	d.Run(t, "node", "update", "--availability", "drain", node)
 	d.Run(t, "node", "update", "--availability", "active", node)
 	d.Run(t, "node", "update", "--label-add", "zone=a", node)
-
-	// The end marker.
-	d.Run(t, "volume", "create", "rules-end")
-	d.Run(t, "volume", "rm", "rules-end")
-
-	lines := collect(t, s, inst, 180*time.Second, func(typ, action, actor string) bool {
-		return typ == "volume" && action == "destroy" && actor == "rules-end"
-	})
-	if err := os.WriteFile(fixturePath, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("recorded %d events into %s", len(lines), fixturePath)
-	// The lines as docker_rules.yaml describes them under its
-	// "# fires: ... ; quiet: ..." comments, to update those after a new
-	// recording.
-	for i, line := range lines {
-		var ev struct {
-			Type, Action string
-			Actor        struct {
-				ID         string
-				Attributes map[string]string
-			}
-		}
-		if err := json.Unmarshal([]byte(line), &ev); err != nil {
-			t.Fatalf("line %d is not JSON: %v", i+1, err)
-		}
-		name := ev.Actor.Attributes["name"]
-		if name == "" {
-			name = ev.Actor.ID
-		}
-		t.Logf("#   %d: %s %q %s", i+1, ev.Type, ev.Action, shortName(name))
-	}
-}
-
-// collect reads the live instance until stop reports the last expected event
-// or the deadline passes, and returns each event's JSON: its data up to the
-// first NUL byte.
-func collect(t *testing.T, s *host.State, inst *host.Instance, deadline time.Duration, stop func(typ, action, actor string) bool) []string {
-	t.Helper()
-	table := fieldTable(t)
-	str := func(e *host.Event, name string) string {
-		v, err := s.ExtractOne(e, table[name].Field)
-		if err != nil {
-			t.Fatalf("extract %s: %v", name, err)
-		}
-		if !v.Present || len(v.Strings) == 0 {
-			return "<NA>"
-		}
-		return v.Strings[0]
-	}
-	var out []string
-	plugintest.Drain(t, inst, deadline, func(e *host.Event) bool {
-		data := e.Data()
-		if k := bytes.IndexByte(data, 0); k >= 0 {
-			data = data[:k]
-		}
-		out = append(out, string(data))
-		if len(out) == 1 {
-			t.Logf("first event from daemon %s at %s", str(e, "docker.daemon.name"), str(e, "docker.host"))
-		}
-		return stop(str(e, "docker.type"), str(e, "docker.action"), str(e, "docker.actor.id"))
-	})
-	return out
 }
 
 // buildHog compiles hogSource into a static binary under dir.
