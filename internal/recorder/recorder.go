@@ -56,7 +56,7 @@ func Record(t *testing.T, p *host.Plugin, name, path string, scenario Scenario) 
 	// The image and Swarm come before the plugin follows the daemon: their
 	// events are set-up, not the scenario's.
 	img := testdocker.Image(t, d)
-	testdocker.SwarmInit(t, d)
+	dm.SwarmInit(t)
 
 	s := plugintest.Init(t, p, fmt.Sprintf(`{"host":%q,"flushInterval":10}`, dm.Host))
 	inst := plugintest.Open(t, s, "")

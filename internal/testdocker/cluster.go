@@ -16,6 +16,14 @@ const (
 	linkPrefixLen   = "/24"
 )
 
+// SwarmInit runs `docker swarm init` on the private daemon, advertising
+// 127.0.0.1, the loopback of its network namespace. It is a method of
+// Daemon, so that the machine's daemon is never switched to Swarm mode.
+func (d *Daemon) SwarmInit(t testing.TB) {
+	t.Helper()
+	d.Docker().Run(t, "swarm", "init", "--advertise-addr", "127.0.0.1")
+}
+
 // SwarmJoin makes a two-node Swarm of private daemons: manager inits it
 // (advertising its end of a veth link between their network namespaces)
 // and worker joins it as a worker. It returns the worker's node ID. Each
@@ -45,10 +53,10 @@ func link(t testing.TB, a, b *Daemon) {
 			t.Fatalf("testdocker: ip %s: %v: %s", strings.Join(args, " "), err, bytes.TrimSpace(out))
 		}
 	}
-	ip("-n", a.NetNS, "link", "add", "fdtlink0", "type", "veth", "peer", "name", "fdtlink1", "netns", b.NetNS)
+	ip("-n", a.netns, "link", "add", "fdtlink0", "type", "veth", "peer", "name", "fdtlink1", "netns", b.netns)
 	for _, end := range []struct{ ns, dev, addr string }{
-		{a.NetNS, "fdtlink0", linkManagerAddr},
-		{b.NetNS, "fdtlink1", linkWorkerAddr},
+		{a.netns, "fdtlink0", linkManagerAddr},
+		{b.netns, "fdtlink1", linkWorkerAddr},
 	} {
 		ip("-n", end.ns, "addr", "add", end.addr+linkPrefixLen, "dev", end.dev)
 		ip("-n", end.ns, "link", "set", end.dev, "up")

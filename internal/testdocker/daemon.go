@@ -71,18 +71,15 @@ type DaemonOptions struct {
 // the machine's daemon.
 type Daemon struct {
 	Name   string // DaemonOptions.Name
-	NetNS  string // network namespace (ip netns) the daemon runs in
-	Root   string // directory holding everything the daemon uses
 	Socket string // unix socket path of the API
 	Host   string // "unix://" + Socket
-	// TCPAddr and TCPHost ("tcp://"+TCPAddr) are set when the daemon serves
-	// the API on TCP too.
-	TCPAddr, TCPHost string
-	// LogFile receives dockerd's stdout and stderr.
-	LogFile string
-	// StorageDriver is the storage driver the daemon uses ("overlay2", or
-	// "vfs" when overlay2 does not work).
-	StorageDriver string
+	// TCPHost ("tcp://"+DaemonOptions.TCPAddr) is set when the daemon
+	// serves the API on TCP too.
+	TCPHost string
+
+	netns   string // network namespace (ip netns) the daemon runs in
+	root    string // directory holding everything the daemon uses
+	logFile string // dockerd's stdout and stderr
 
 	opts      DaemonOptions
 	mu        sync.Mutex
@@ -90,15 +87,10 @@ type Daemon struct {
 	done      chan struct{}
 	pid       int
 	tcpFile   *os.File
-	vfs       bool
 	cleanedUp bool
-	dummyAddr string
 }
 
 var (
-	daemonsMu sync.Mutex
-	daemons   = map[string]*Daemon{} // by Host
-
 	sweepOnce sync.Once
 	nameRE    = regexp.MustCompile(`^[a-z0-9]{1,12}$`)
 )
@@ -128,15 +120,14 @@ func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 	root := filepath.Join(privateRootDir, id)
 	d := &Daemon{
 		Name:    opts.Name,
-		NetNS:   id,
-		Root:    root,
 		Socket:  filepath.Join(root, "docker.sock"),
-		LogFile: filepath.Join(root, "dockerd.log"),
+		netns:   id,
+		root:    root,
+		logFile: filepath.Join(root, "dockerd.log"),
 		opts:    opts,
 	}
 	d.Host = "unix://" + d.Socket
 	if opts.TCPAddr != "" {
-		d.TCPAddr = opts.TCPAddr
 		d.TCPHost = "tcp://" + opts.TCPAddr
 	}
 	if err := os.Mkdir(root, 0o711); err != nil {
@@ -164,70 +155,14 @@ func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 		t.Fatalf("testdocker.StartDaemon: ip -n %s link set lo up: %v: %s", id, err, out)
 	}
 
-	d.vfs = hasStorageDriverArg(opts.ExtraArgs)
-	err := d.start()
-	if err != nil && !d.vfs && d.exited() && storageFailure(d.LogTail(40)) {
-		// overlay2 may not work under the root (e.g. nested overlay):
-		// fall back to vfs on a fresh data root.
-		t.Logf("testdocker: dockerd %s failed with the default storage driver, retrying with vfs: %v", d.Name, err)
-		waitManagedContainerd(root, killWaitTimeout)
-		unmountUnder(filepath.Join(root, "data"))
-		os.RemoveAll(filepath.Join(root, "data"))
-		d.vfs = true
-		err = d.start()
-	}
-	if err != nil {
+	if err := d.start(); err != nil {
 		t.Fatalf("testdocker.StartDaemon %s: %v", d.Name, err)
 	}
-	var info struct{ Driver string }
-	if err := d.apiGet("/info", &info); err != nil {
-		t.Fatalf("testdocker.StartDaemon %s: GET /info: %v", d.Name, err)
-	}
-	d.StorageDriver = info.Driver
-
-	daemonsMu.Lock()
-	daemons[d.Host] = d
-	if d.TCPHost != "" {
-		daemons[d.TCPHost] = d
-	}
-	daemonsMu.Unlock()
 	return d
-}
-
-// storageFailure reports whether a dockerd log suggests that the storage
-// driver could not be set up.
-func storageFailure(log string) bool {
-	log = strings.ToLower(log)
-	for _, s := range []string{"graphdriver", "overlay", "storage driver", "storage-driver"} {
-		if strings.Contains(log, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func hasStorageDriverArg(args []string) bool {
-	for _, a := range args {
-		if a == "-s" || a == "--storage-driver" || strings.HasPrefix(a, "--storage-driver=") || strings.HasPrefix(a, "-s=") {
-			return true
-		}
-	}
-	return false
 }
 
 // Docker returns a Docker reaching the daemon on its unix socket.
 func (d *Daemon) Docker() Docker { return Docker{Host: d.Host} }
-
-// TCPDocker returns a Docker reaching the daemon on its TCP listener, using
-// the client files (named ca.pem, cert.pem and key.pem in one directory, as
-// GenerateTLS writes them) when client is not nil.
-func (d *Daemon) TCPDocker(client *TLSFiles) Docker {
-	dk := Docker{Host: d.TCPHost}
-	if client != nil {
-		dk.Env = []string{"DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=" + filepath.Dir(client.CA)}
-	}
-	return dk
-}
 
 // PID returns the pid of the running dockerd, or 0 when it is not running.
 func (d *Daemon) PID() int {
@@ -237,15 +172,6 @@ func (d *Daemon) PID() int {
 		return 0
 	}
 	return d.pid
-}
-
-// Running reports whether dockerd is running.
-func (d *Daemon) Running() bool { return d.PID() != 0 }
-
-// NSCommand returns a command that runs name with args inside the daemon's
-// network namespace (where its bridge networks and containers are reachable).
-func (d *Daemon) NSCommand(name string, args ...string) *exec.Cmd {
-	return exec.Command("nsenter", append([]string{"--net=" + netnsPath(d.NetNS), name}, args...)...)
 }
 
 // Start (re)starts dockerd with the same roots and socket and waits until it
@@ -280,7 +206,7 @@ func (d *Daemon) Kill(t testing.TB) {
 
 // LogTail returns the last n lines of dockerd's log.
 func (d *Daemon) LogTail(n int) string {
-	b, err := os.ReadFile(d.LogFile)
+	b, err := os.ReadFile(d.logFile)
 	if err != nil {
 		return fmt.Sprintf("(no log: %v)", err)
 	}
@@ -307,15 +233,12 @@ func (d *Daemon) exited() bool {
 
 func (d *Daemon) args() []string {
 	args := []string{
-		"--config-file", filepath.Join(d.Root, "daemon.json"),
-		"--data-root", filepath.Join(d.Root, "data"),
-		"--exec-root", filepath.Join(d.Root, "exec"),
-		"--pidfile", filepath.Join(d.Root, "docker.pid"),
+		"--config-file", filepath.Join(d.root, "daemon.json"),
+		"--data-root", filepath.Join(d.root, "data"),
+		"--exec-root", filepath.Join(d.root, "exec"),
+		"--pidfile", filepath.Join(d.root, "docker.pid"),
 		"-H", d.Host,
 		"--iptables=false",
-	}
-	if d.vfs && !hasStorageDriverArg(d.opts.ExtraArgs) {
-		args = append(args, "--storage-driver=vfs")
 	}
 	if d.opts.TCPAddr != "" {
 		args = append(args, "-H", "fd://")
@@ -335,21 +258,21 @@ func (d *Daemon) start() error {
 	if !d.exited() {
 		return nil
 	}
-	logf, err := os.OpenFile(d.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	logf, err := os.OpenFile(d.logFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	defer logf.Close()
 	fmt.Fprintf(logf, "=== testdocker: starting dockerd at %s\n", time.Now().Format(time.RFC3339Nano))
 
-	clearStaleContainerdPidfile(d.Root)
+	clearStaleContainerdPidfile(d.root)
 
 	var cmd *exec.Cmd
 	dockerd := "dockerd"
 	if d.opts.Binary != "" {
 		dockerd = d.opts.Binary
 	}
-	nsArgs := append([]string{"--net=" + netnsPath(d.NetNS), dockerd}, d.args()...)
+	nsArgs := append([]string{"--net=" + netnsPath(d.netns), dockerd}, d.args()...)
 	if d.opts.TCPAddr != "" {
 		if d.tcpFile == nil {
 			l, err := net.Listen("tcp", d.opts.TCPAddr)
@@ -370,7 +293,7 @@ func (d *Daemon) start() error {
 	} else {
 		cmd = exec.Command("nsenter", nsArgs...)
 	}
-	cmd.Dir = d.Root
+	cmd.Dir = d.root
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Keep terminal signals meant for the test process away from dockerd.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -396,7 +319,7 @@ func (d *Daemon) start() error {
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
-	if pid, err := readPidfile(filepath.Join(d.Root, "docker.pid")); err == nil && pid != d.pid {
+	if pid, err := readPidfile(filepath.Join(d.root, "docker.pid")); err == nil && pid != d.pid {
 		return fmt.Errorf("pidfile says %d, started %d", pid, d.pid)
 	}
 	logf.WriteString(fmt.Sprintf("=== testdocker: dockerd ready after %v\n", time.Since(started)))
@@ -479,7 +402,7 @@ func (d *Daemon) stop(sig syscall.Signal) error {
 		return nil
 	}
 	pid := d.pid
-	if p, err := readPidfile(filepath.Join(d.Root, "docker.pid")); err == nil && p != pid {
+	if p, err := readPidfile(filepath.Join(d.root, "docker.pid")); err == nil && p != pid {
 		return fmt.Errorf("pidfile says %d, started %d", p, pid)
 	}
 	if err := syscall.Kill(pid, sig); err != nil && err != syscall.ESRCH {
@@ -506,7 +429,7 @@ func (d *Daemon) stop(sig syscall.Signal) error {
 	}
 	d.closeTCP()
 	if d.exited() {
-		waitManagedContainerd(d.Root, killWaitTimeout)
+		waitManagedContainerd(d.root, killWaitTimeout)
 	}
 	if err != nil && !d.exited() {
 		return fmt.Errorf("%v\n--- dockerd.log tail:\n%s", err, d.LogTail(20))
@@ -555,34 +478,15 @@ func (d *Daemon) ping() error {
 	return nil
 }
 
-func (d *Daemon) apiGet(path string, v any) error {
-	resp, err := d.httpClient(10 * time.Second).Get("http://docker" + path)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		return fmt.Errorf("%s: %s", resp.Status, b)
-	}
-	return json.NewDecoder(resp.Body).Decode(v)
-}
-
 // cleanup is registered by StartDaemon.
 func (d *Daemon) cleanup(t testing.TB) {
-	daemonsMu.Lock()
-	delete(daemons, d.Host)
-	if d.TCPHost != "" {
-		delete(daemons, d.TCPHost)
-	}
-	daemonsMu.Unlock()
 	if err := d.stop(syscall.SIGTERM); err != nil {
 		t.Logf("testdocker: cleanup of dockerd %s: %v", d.Name, err)
 	}
 	d.mu.Lock()
 	d.cleanedUp = true
 	d.mu.Unlock()
-	if err := cleanupRoot(d.Root, d.NetNS); err != nil {
+	if err := cleanupRoot(d.root, d.netns); err != nil {
 		t.Errorf("testdocker: cleanup of dockerd %s: %v", d.Name, err)
 	}
 }
@@ -809,59 +713,4 @@ func sweepStale(t testing.TB) {
 			t.Logf("testdocker: removed stale private daemon %s (owner pid %d gone)", name, pid)
 		}
 	}
-}
-
-// SwarmInit runs `docker swarm init` on a private daemon started by
-// StartDaemon (it refuses any other daemon, so the machine's daemon is never
-// switched to Swarm mode). It advertises 127.0.0.1 (the loopback of the
-// daemon's network namespace); if that is refused it adds a dummy interface
-// with 10.213.0.1/24 inside the namespace (or, when the kernel has no dummy
-// interfaces, 10.213.0.1/32 on the namespace's lo) and advertises that.
-func SwarmInit(t testing.TB, d Docker) {
-	t.Helper()
-	daemonsMu.Lock()
-	pd := daemons[d.Host]
-	daemonsMu.Unlock()
-	if d.Host == "" || pd == nil {
-		t.Fatalf("testdocker.SwarmInit: refusing to init Swarm on %q: not a private daemon from StartDaemon", d.Host)
-	}
-	out, err := d.Try("swarm", "init", "--advertise-addr", "127.0.0.1")
-	if err == nil {
-		return
-	}
-	t.Logf("testdocker.SwarmInit: advertising 127.0.0.1 failed (%v); using a dummy interface", err)
-	addr := pd.ensureDummy(t)
-	if out2, err2 := d.Try("swarm", "init", "--advertise-addr", addr); err2 != nil {
-		t.Fatalf("testdocker.SwarmInit: %v (first attempt: %v %s)", err2, err, out+out2)
-	}
-}
-
-func (d *Daemon) ensureDummy(t testing.TB) string {
-	t.Helper()
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.dummyAddr != "" {
-		return d.dummyAddr
-	}
-	ip := func(args ...string) error {
-		out, err := exec.Command("ip", append([]string{"-n", d.NetNS}, args...)...).CombinedOutput()
-		if err != nil {
-			return fmt.Errorf("ip -n %s %s: %v: %s", d.NetNS, strings.Join(args, " "), err, bytes.TrimSpace(out))
-		}
-		return nil
-	}
-	err := ip("link", "add", "dummy0", "type", "dummy")
-	if err == nil {
-		err = errors.Join(ip("addr", "add", "10.213.0.1/24", "dev", "dummy0"), ip("link", "set", "dummy0", "up"))
-	} else {
-		// No dummy interfaces in this kernel: put the address on the
-		// namespace's loopback instead.
-		t.Logf("testdocker: %v; using lo", err)
-		err = ip("addr", "add", "10.213.0.1/32", "dev", "lo")
-	}
-	if err != nil {
-		t.Fatalf("testdocker: %v", err)
-	}
-	d.dummyAddr = "10.213.0.1"
-	return d.dummyAddr
 }

@@ -2,7 +2,8 @@
 // running the docker CLI against a daemon (Docker), a tiny self-built test
 // image (Image), private throw-away daemons in their own network namespace
 // (StartDaemon) for tests that stop/restart a daemon or enable Swarm, and
-// TLS material for daemons listening on TCP (GenerateTLS).
+// TLS material and listeners for the plugin's TCP endpoints (GenerateTLS,
+// StartTLSProxy).
 //
 // Nothing here ever changes the machine's own daemon except by creating
 // containers/images that the caller asks for (and the test image, see Image).
@@ -24,36 +25,25 @@ type Docker struct {
 	// Host is the DOCKER_HOST value; empty means the machine's default
 	// daemon (whatever the environment of the test process selects).
 	Host string
-	// Env holds extra KEY=VALUE environment entries for the CLI (for
-	// example DOCKER_TLS_VERIFY=1 and DOCKER_CERT_PATH=dir). They are
-	// applied after DOCKER_HOST.
-	Env []string
 }
 
-// Environ returns the environment the docker CLI is run with.
-func (d Docker) Environ() []string {
-	env := os.Environ()
-	if d.Host != "" {
-		// A private host must not inherit the settings that select (or
-		// secure the connection to) another daemon.
-		kept := env[:0:0]
-		for _, kv := range env {
-			k, _, _ := strings.Cut(kv, "=")
-			switch k {
-			case "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS":
-				continue
-			}
-			kept = append(kept, kv)
-		}
-		env = append(kept, "DOCKER_HOST="+d.Host)
-	}
-	return append(env, d.Env...)
-}
-
-// Command returns an *exec.Cmd running the docker CLI with args against d.
-func (d Docker) Command(args ...string) *exec.Cmd {
+// command returns an *exec.Cmd running the docker CLI with args against d.
+func (d Docker) command(args ...string) *exec.Cmd {
 	cmd := exec.Command("docker", args...)
-	cmd.Env = d.Environ()
+	if d.Host == "" {
+		return cmd
+	}
+	// A private host must not inherit the settings that select (or secure
+	// the connection to) another daemon.
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		switch k {
+		case "DOCKER_HOST", "DOCKER_CONTEXT", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH", "DOCKER_TLS":
+			continue
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
+	cmd.Env = append(cmd.Env, "DOCKER_HOST="+d.Host)
 	return cmd
 }
 
@@ -61,17 +51,13 @@ func (d Docker) Command(args ...string) *exec.Cmd {
 // test with stderr when the command fails.
 func (d Docker) Run(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := d.TryInput("", args...)
-	if err != nil {
-		t.Fatalf("%v", err)
-	}
-	return out
+	return d.RunInput(t, "", args...)
 }
 
 // RunInput is Run with stdin fed from the given string.
 func (d Docker) RunInput(t testing.TB, stdin string, args ...string) string {
 	t.Helper()
-	out, err := d.TryInput(stdin, args...)
+	out, err := d.tryInput(stdin, args...)
 	if err != nil {
 		t.Fatalf("%v", err)
 	}
@@ -81,12 +67,11 @@ func (d Docker) RunInput(t testing.TB, stdin string, args ...string) string {
 // Try runs `docker args...` and returns its trimmed stdout. On failure the
 // error includes stderr and wraps the *exec.ExitError (see ExitCode).
 func (d Docker) Try(args ...string) (string, error) {
-	return d.TryInput("", args...)
+	return d.tryInput("", args...)
 }
 
-// TryInput is Try with stdin fed from the given string.
-func (d Docker) TryInput(stdin string, args ...string) (string, error) {
-	cmd := d.Command(args...)
+func (d Docker) tryInput(stdin string, args ...string) (string, error) {
+	cmd := d.command(args...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -97,30 +82,10 @@ func (d Docker) TryInput(stdin string, args ...string) (string, error) {
 		if d.Host != "" {
 			where = " (DOCKER_HOST=" + d.Host + ")"
 		}
-		return out, &CmdError{
-			Args:   args,
-			Where:  where,
-			Stdout: out,
-			Stderr: strings.TrimSpace(stderr.String()),
-			Err:    err,
-		}
+		return out, fmt.Errorf("docker %s%s: %w\nstderr: %s", strings.Join(args, " "), where, err, strings.TrimSpace(stderr.String()))
 	}
 	return out, nil
 }
-
-// CmdError is the error returned by Try/TryInput.
-type CmdError struct {
-	Args           []string
-	Where          string
-	Stdout, Stderr string
-	Err            error
-}
-
-func (e *CmdError) Error() string {
-	return fmt.Sprintf("docker %s%s: %v\nstderr: %s", strings.Join(e.Args, " "), e.Where, e.Err, e.Stderr)
-}
-
-func (e *CmdError) Unwrap() error { return e.Err }
 
 // ExitCode returns the exit code of the command that produced err: 0 for a
 // nil error, the process exit code for an *exec.ExitError anywhere in the

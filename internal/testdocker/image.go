@@ -24,26 +24,26 @@ import (
 //go:embed testdata/tool/main.go
 var toolSource []byte
 
-// ImageRepo is the repository of the test image built by Image.
-const ImageRepo = "falco-docker-test/tool"
+// imageRepo is the repository of the test image built by Image.
+const imageRepo = "falco-docker-test/tool"
 
 // imageLayout changes whenever the layout of the image tar changes, so that
 // a stale image with the same tool source is not reused.
 const imageLayout = "v1"
 
-// ToolLinks are the names (besides /bin/tool) the tool is hard-linked as.
-var ToolLinks = []string{
+// toolLinks are the names (besides /bin/tool) the tool is hard-linked as.
+var toolLinks = []string{
 	"/bin/sh", "/bin/bash", "/usr/bin/apt-get", "/usr/bin/curl", "/usr/bin/wget",
 	"/usr/bin/nc", "/usr/bin/nmap", "/bin/true", "/bin/sleep",
 }
 
-// ImageTag returns the tag Image uses: ImageRepo plus a short hash of the tool
+// imageTag returns the tag Image uses: imageRepo plus a short hash of the tool
 // source, the Go version and architecture and the image layout.
-func ImageTag() string {
+func imageTag() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", imageLayout, runtime.Version(), runtime.GOARCH, strings.Join(ToolLinks, ","))
+	fmt.Fprintf(h, "%s\x00%s\x00%s\x00%s\x00", imageLayout, runtime.Version(), runtime.GOARCH, strings.Join(toolLinks, ","))
 	h.Write(toolSource)
-	return ImageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:12]
+	return imageRepo + ":" + hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 type onceResult struct {
@@ -86,16 +86,16 @@ func Image(t testing.TB, docker Docker) string {
 }
 
 func importImage(docker Docker) (string, error) {
-	tag := ImageTag()
+	tag := imageTag()
 	if _, err := docker.Try("image", "inspect", "--format", "{{.Id}}", tag); err == nil {
 		return tag, nil
 	}
-	tarOnce.Do(func() { tarBytes, tarErr = buildImageTar() })
-	if tarErr != nil {
-		return "", tarErr
+	tar, err := ImageTar()
+	if err != nil {
+		return "", err
 	}
-	cmd := docker.Command("import", "-c", `CMD ["/bin/tool","sleep","3600"]`, "-m", "falco-docker plugin test image", "-", tag)
-	cmd.Stdin = bytes.NewReader(tarBytes)
+	cmd := docker.command("import", "-c", `CMD ["/bin/tool","sleep","3600"]`, "-m", "falco-docker plugin test image", "-", tag)
+	cmd.Stdin = bytes.NewReader(tar)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
@@ -104,7 +104,7 @@ func importImage(docker Docker) (string, error) {
 	return tag, nil
 }
 
-// BuildTool compiles the tool into dir/tool and returns its path.
+// buildTool compiles the tool into dir/tool and returns its path.
 func buildTool(dir string) (string, error) {
 	gobin, err := exec.LookPath("go")
 	if err != nil {
@@ -186,7 +186,7 @@ func buildImageTar() ([]byte, error) {
 	if _, err := tw.Write(content); err != nil {
 		return nil, err
 	}
-	for _, l := range ToolLinks {
+	for _, l := range toolLinks {
 		if err := addDir(filepath.Dir(rel(l)), 0o755); err != nil {
 			return nil, err
 		}

@@ -16,26 +16,26 @@ import (
 // when its own body calls Require (or StartDaemon, its private-daemon twin):
 // .ci/e2e-tests finds those tests by that call, for make test-e2e.
 //
-// LayerEnv selects what Require does:
+// layerEnv selects what Require does:
 //
 //	unit  skip every e2e test (make test-unit);
 //	e2e   run every e2e test: a missing prerequisite fails (make test-e2e);
 //	unset run the e2e tests when their prerequisites are there, else skip
 //	      them saying which one is missing; with CI=true, fail instead.
-const LayerEnv = "DOCKER_PLUGIN_TESTS"
+const layerEnv = "DOCKER_PLUGIN_TESTS"
 
-// E2ERunEnv holds the -run pattern make test-e2e uses (.ci/e2e-tests run).
+// e2eRunEnv holds the -run pattern make test-e2e uses (.ci/e2e-tests run).
 // make test-unit passes it so that Require fails a test it would skip that
 // make test-e2e would not run either: one that reaches Require through a
 // helper rather than from its own body.
-const E2ERunEnv = "DOCKER_PLUGIN_E2E_RUN"
+const e2eRunEnv = "DOCKER_PLUGIN_E2E_RUN"
 
 // Require marks a test of the e2e layer: call it first in the test
 // function's own body. It returns when the test can use the machine's
 // Docker daemon (root, the docker CLI, a daemon answering). Otherwise it
 // skips the test naming what is missing, or fails it where a skip would let
 // the suite pass without checking anything: under CI=true, or under
-// make test-e2e (see LayerEnv).
+// make test-e2e (see layerEnv).
 func Require(t testing.TB) {
 	t.Helper()
 	requireLayer(t)
@@ -62,7 +62,7 @@ func requirePrivate(t testing.TB, dockerd string) {
 // requireLayer skips an e2e test under make test-unit.
 func requireLayer(t testing.TB) {
 	t.Helper()
-	if os.Getenv(LayerEnv) == "unit" {
+	if os.Getenv(layerEnv) == "unit" {
 		checkSelected(t)
 		t.Skip("testdocker: e2e test, not run by make test-unit: make test-e2e runs it (it needs root and a Docker daemon)")
 	}
@@ -72,7 +72,7 @@ func requireLayer(t testing.TB) {
 // layer is not excluded, for tests and benchmarks that only add a part on
 // the machine's daemon when they can.
 func Available() bool {
-	return os.Getenv(LayerEnv) != "unit" && missingDaemon() == ""
+	return os.Getenv(layerEnv) != "unit" && missingDaemon() == ""
 }
 
 // unavailable skips t, or fails it under CI=true or make test-e2e.
@@ -82,7 +82,7 @@ func unavailable(t testing.TB, reason string) {
 	switch {
 	case os.Getenv("CI") == "true":
 		t.Fatal(msg + "; CI=true: the whole suite must run, so this is a failure")
-	case os.Getenv(LayerEnv) == "e2e":
+	case os.Getenv(layerEnv) == "e2e":
 		t.Fatal(msg)
 	}
 	t.Skip(msg)
@@ -120,18 +120,18 @@ func missingDaemon() string {
 	return daemonReason
 }
 
-// checkSelected fails t when the -run pattern of make test-e2e (E2ERunEnv,
+// checkSelected fails t when the -run pattern of make test-e2e (e2eRunEnv,
 // when set) does not select its top-level test: that test would run in
 // neither layer.
 func checkSelected(t testing.TB) {
 	t.Helper()
-	pattern := os.Getenv(E2ERunEnv)
+	pattern := os.Getenv(e2eRunEnv)
 	if pattern == "" {
 		return
 	}
 	re, err := regexp.Compile(pattern)
 	if err != nil {
-		t.Fatalf("testdocker: %s=%q: %v", E2ERunEnv, pattern, err)
+		t.Fatalf("testdocker: %s=%q: %v", e2eRunEnv, pattern, err)
 	}
 	top, _, _ := strings.Cut(t.Name(), "/")
 	if !re.MatchString(top) {

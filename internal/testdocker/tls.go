@@ -23,10 +23,9 @@ type TLSFiles struct {
 	Key  string // private key
 }
 
-// GenerateTLS writes to dir (created if needed) a CA, a server certificate for
-// the given hosts (IP addresses or DNS names; 127.0.0.1, ::1 and localhost
-// when none are given) and a client certificate, all ECDSA P-256 and valid
-// for one day. The client files are named as the docker CLI expects them in
+// GenerateTLS writes to dir (created if needed) a CA, a server certificate
+// for the given hosts (at least one; IP addresses or DNS names) and a client
+// certificate, all ECDSA P-256 and valid for one day. The client files are named as the docker CLI expects them in
 // DOCKER_CERT_PATH (ca.pem, cert.pem, key.pem); the server's are ca.pem,
 // server-cert.pem and server-key.pem.
 func GenerateTLS(t testing.TB, dir string, hosts ...string) (server TLSFiles, client TLSFiles) {
@@ -39,9 +38,6 @@ func GenerateTLS(t testing.TB, dir string, hosts ...string) (server TLSFiles, cl
 }
 
 func generateTLS(dir string, hosts ...string) (server, client TLSFiles, err error) {
-	if len(hosts) == 0 {
-		hosts = []string{"127.0.0.1", "::1", "localhost"}
-	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return server, client, err
 	}

@@ -12,17 +12,11 @@
 //	               "true", "false", separated by ";", "&&" or newlines)
 //	true           exit 0
 //	false          exit 1
-//	serve PORT     (as "tool serve" only) listen on TCP PORT and write
-//	               "tool <hostname>\n" to every connection, until SIGTERM
-//	dial ADDR      (as "tool dial" only) connect to TCP ADDR (host:port),
-//	               copy what it sends to stdout; exit 1 on failure
 //	anything else  print the arguments and exit 0
 package main
 
 import (
 	"fmt"
-	"io"
-	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -39,14 +33,6 @@ func main() {
 		switch args[0] {
 		case "sleep", "exit", "sh", "bash", "true", "false":
 			name, args = args[0], args[1:]
-		case "serve":
-			if len(args) == 2 {
-				os.Exit(serve(args[1]))
-			}
-		case "dial":
-			if len(args) == 2 {
-				os.Exit(dial(args[1]))
-			}
 		}
 	}
 	os.Exit(run(name, args))
@@ -148,42 +134,4 @@ func sleep(s string) int {
 	case s := <-sig:
 		return 128 + int(s.(syscall.Signal))
 	}
-}
-
-func serve(port string) int {
-	l, err := net.Listen("tcp", ":"+port)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "serve:", err)
-		return 1
-	}
-	host, _ := os.Hostname()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			fmt.Fprintf(c, "tool %s\n", host)
-			c.Close()
-		}
-	}()
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
-	s := <-sig
-	return 128 + int(s.(syscall.Signal))
-}
-
-func dial(addr string) int {
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "dial:", err)
-		return 1
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(5 * time.Second))
-	if _, err := io.Copy(os.Stdout, c); err != nil {
-		fmt.Fprintln(os.Stderr, "dial:", err)
-		return 1
-	}
-	return 0
 }
