@@ -11,19 +11,21 @@ import (
 )
 
 // collector reads a live instance on its own goroutine, as Falco's loop
-// does, keeping each event's JSON and origin, and recording any next_batch
-// error or EOF (a live source must never return either).
+// does, recording every delivered event with take and any next_batch error
+// or EOF (a live source must never return either). startCollector's take
+// keeps each event's JSON and origin; soakConsumer has its own.
 type collector struct {
 	inst *host.Instance
-	// extract, when set, extracts string fields of each event on delivery
-	// (its memory is only valid until the next batch).
-	extract func(*host.Event) map[string]string
-	mu      sync.Mutex
-	got     []collected
-	bad     []string // errors and unexpected return codes
-	cond    *sync.Cond
-	stop    chan struct{}
-	done    chan struct{}
+	// take records one delivered event, with mu held; the event's memory
+	// is only valid until the next batch.
+	take  func(*host.Event)
+	calls chan func() // run on the reading goroutine between two batches
+	mu    sync.Mutex
+	cond  *sync.Cond
+	got   []collected // what startCollector's take keeps
+	bad   []string    // errors and unexpected return codes
+	stop  chan struct{}
+	done  chan struct{}
 }
 
 type collected struct {
@@ -39,10 +41,10 @@ func startCollector(t *testing.T, inst *host.Instance) *collector {
 // string fields of every event, through the C ABI as Falco does, into
 // collected.fields ("" for a field without a value).
 func startExtractingCollector(t *testing.T, s *host.State, inst *host.Instance, names ...string) *collector {
-	c := &collector{inst: inst, stop: make(chan struct{}), done: make(chan struct{})}
+	var extract func(*host.Event) map[string]string
 	if len(names) > 0 {
 		table := fields(t)
-		c.extract = func(evt *host.Event) map[string]string {
+		extract = func(evt *host.Event) map[string]string {
 			out := make(map[string]string, len(names))
 			for _, name := range names {
 				v, err := s.ExtractOne(evt, table[name].Field)
@@ -58,10 +60,28 @@ func startExtractingCollector(t *testing.T, s *host.State, inst *host.Instance, 
 			return out
 		}
 	}
+	c := &collector{inst: inst}
+	c.take = func(evt *host.Event) {
+		parts := strings.SplitN(string(evt.Data()), "\x00", 3)
+		ev := collected{json: parts[0]}
+		if len(parts) == 3 {
+			ev.host, ev.daemon = parts[1], parts[2]
+		}
+		if extract != nil {
+			ev.fields = extract(evt)
+		}
+		c.got = append(c.got, ev)
+	}
+	c.start(t)
+	return c
+}
+
+// start starts the reading goroutine; it stops when the test ends.
+func (c *collector) start(t *testing.T) {
+	c.calls, c.stop, c.done = make(chan func()), make(chan struct{}), make(chan struct{})
 	c.cond = sync.NewCond(&c.mu)
 	go c.run()
 	t.Cleanup(c.halt)
-	return c
 }
 
 func (c *collector) run() {
@@ -70,6 +90,8 @@ func (c *collector) run() {
 		select {
 		case <-c.stop:
 			return
+		case f := <-c.calls:
+			f()
 		default:
 		}
 		batch, rc, err := c.inst.NextBatch()
@@ -78,15 +100,7 @@ func (c *collector) run() {
 			c.bad = append(c.bad, fmt.Sprintf("%s next_batch rc %d: %v", time.Now().Format(time.TimeOnly), rc, err))
 		}
 		for i := range batch {
-			parts := strings.SplitN(string(batch[i].Data()), "\x00", 3)
-			ev := collected{json: parts[0]}
-			if len(parts) == 3 {
-				ev.host, ev.daemon = parts[1], parts[2]
-			}
-			if c.extract != nil {
-				ev.fields = c.extract(&batch[i])
-			}
-			c.got = append(c.got, ev)
+			c.take(&batch[i])
 		}
 		c.cond.Broadcast()
 		c.mu.Unlock()
@@ -94,6 +108,15 @@ func (c *collector) run() {
 			return
 		}
 	}
+}
+
+// between runs f on the reading goroutine between two next_batch calls and
+// returns when f has: no event is read meanwhile, as with a Falco busy
+// elsewhere.
+func (c *collector) between(f func()) {
+	ran := make(chan struct{})
+	c.calls <- func() { f(); close(ran) }
+	<-ran
 }
 
 // halt stops the collector after its current next_batch call.
@@ -104,6 +127,27 @@ func (c *collector) halt() {
 		close(c.stop)
 	}
 	<-c.done
+}
+
+// await blocks until cond, called with mu held, holds or the deadline
+// passes, and reports whether it held.
+func (c *collector) await(deadline time.Duration, cond func() bool) bool {
+	timer := time.AfterFunc(deadline, func() {
+		c.mu.Lock()
+		c.cond.Broadcast()
+		c.mu.Unlock()
+	})
+	defer timer.Stop()
+	end := time.Now().Add(deadline)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for !cond() {
+		if time.Now().After(end) {
+			return false
+		}
+		c.cond.Wait()
+	}
+	return true
 }
 
 // waitFor blocks until cond holds on the events collected so far, or fails
@@ -120,22 +164,10 @@ func (c *collector) waitFor(t *testing.T, deadline time.Duration, what string, c
 // within blocks until cond holds on the events collected so far, or the
 // deadline passes; it returns a copy of those events and whether cond held.
 func (c *collector) within(deadline time.Duration, cond func([]collected) bool) ([]collected, bool) {
-	timer := time.AfterFunc(deadline, func() {
-		c.mu.Lock()
-		c.cond.Broadcast()
-		c.mu.Unlock()
-	})
-	defer timer.Stop()
-	end := time.Now().Add(deadline)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for !cond(c.got) {
-		if time.Now().After(end) {
-			return append([]collected(nil), c.got...), false
-		}
-		c.cond.Wait()
-	}
-	return append([]collected(nil), c.got...), true
+	var got []collected
+	ok := c.await(deadline, func() bool { got = c.got; return cond(got) })
+	// got stays as cond saw it: appends to c.got never write below its length.
+	return append([]collected(nil), got...), ok
 }
 
 func (c *collector) errors() []string {

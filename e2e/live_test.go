@@ -343,14 +343,6 @@ func eventKey(t testing.TB, data string) string {
 	return fmt.Sprintf("%d %s %s %s", ev.TimeNano, ev.Type, ev.Action, ev.Actor.ID)
 }
 
-func keysOf(t testing.TB, events []liveEvent) []string {
-	var keys []string
-	for _, e := range events {
-		keys = append(keys, eventKey(t, e.data))
-	}
-	return keys
-}
-
 // daemonEvents is the daemon's own record of its events between start and
 // end (ns, both inclusive) that keep selects, in its order, as event keys.
 // It is asked at the daemon's own API version: below v1.52 Docker 29

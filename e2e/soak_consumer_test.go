@@ -3,7 +3,6 @@ package e2e
 import (
 	"fmt"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -17,22 +16,15 @@ import (
 // prefix, the actions delivered in order. It can be told to stop calling
 // next_batch for a while, as a stalled Falco would.
 type soakConsumer struct {
-	inst   *host.Instance
+	*collector
 	s      *host.State
 	prefix string
 	x      map[string]*host.Extractor // one per field
 
-	stallReq chan time.Duration
-	stalled  chan uint64 // queue_length at the end of a stall
-
-	mu       sync.Mutex
-	cond     *sync.Cond
+	// With collector.mu held:
 	total    int                          // events delivered, all kinds
 	byVolume map[string][]deliveredAction // the prefix's volumes
 	mismatch []string                     // events whose fields disagree
-	bad      []string                     // next_batch errors and odd codes
-	stop     chan struct{}
-	done     chan struct{}
 }
 
 // deliveredAction is one delivered volume event.
@@ -46,10 +38,11 @@ var soakFields = []string{"docker.type", "docker.action", "docker.actor.id", "do
 func startSoakConsumer(t *testing.T, s *host.State, inst *host.Instance, prefix string) *soakConsumer {
 	table := fields(t)
 	c := &soakConsumer{
-		inst: inst, s: s, prefix: prefix, x: map[string]*host.Extractor{},
-		stallReq: make(chan time.Duration), stalled: make(chan uint64),
-		byVolume: map[string][]deliveredAction{},
-		stop:     make(chan struct{}), done: make(chan struct{}),
+		collector: &collector{inst: inst},
+		s:         s,
+		prefix:    prefix,
+		x:         map[string]*host.Extractor{},
+		byVolume:  map[string][]deliveredAction{},
 	}
 	for _, name := range soakFields {
 		f, ok := table[name]
@@ -58,10 +51,10 @@ func startSoakConsumer(t *testing.T, s *host.State, inst *host.Instance, prefix 
 		}
 		c.x[name] = s.NewExtractor([]host.Field{f.Field})
 	}
-	c.cond = sync.NewCond(&c.mu)
-	go c.run()
+	c.take = c.record
+	c.start(t)
 	t.Cleanup(func() {
-		c.halt()
+		c.halt() // the reading goroutine uses the extractors until then
 		for _, x := range c.x {
 			x.Free()
 		}
@@ -69,37 +62,8 @@ func startSoakConsumer(t *testing.T, s *host.State, inst *host.Instance, prefix 
 	return c
 }
 
-func (c *soakConsumer) run() {
-	defer close(c.done)
-	for {
-		select {
-		case <-c.stop:
-			return
-		case d := <-c.stallReq:
-			// The stall under test: no next_batch call for d while the
-			// daemon keeps publishing.
-			time.Sleep(d)
-			c.stalled <- metricsOf(c.s)["queue_length"]
-		default:
-		}
-		batch, rc, err := c.inst.NextBatch()
-		c.mu.Lock()
-		if err != nil || (rc != host.SSPluginSuccess && rc != host.SSPluginTimeout) {
-			c.bad = append(c.bad, fmt.Sprintf("%s next_batch rc %d: %v", time.Now().Format(time.TimeOnly), rc, err))
-		}
-		for i := range batch {
-			c.take(&batch[i])
-		}
-		c.cond.Broadcast()
-		c.mu.Unlock()
-		if rc == host.SSPluginEOF || rc == host.SSPluginFailure {
-			return
-		}
-	}
-}
-
-// take extracts one event's fields and records it; c.mu is held.
-func (c *soakConsumer) take(evt *host.Event) {
+// record extracts one event's fields and records it; c.mu is held.
+func (c *soakConsumer) record(evt *host.Event) {
 	c.total++
 	v := map[string]string{}
 	for _, name := range soakFields {
@@ -127,45 +91,33 @@ func (c *soakConsumer) take(evt *host.Event) {
 
 // stall stops the consumer for d and returns the plugin's queue length when
 // it ends, just before next_batch is called again.
-func (c *soakConsumer) stall(d time.Duration) uint64 {
-	c.stallReq <- d
-	return <-c.stalled
+func (c *soakConsumer) stall(d time.Duration) (queueLength uint64) {
+	c.between(func() {
+		// The stall under test: no next_batch call for d while the daemon
+		// keeps publishing.
+		time.Sleep(d)
+		queueLength = metricsOf(c.s)["queue_length"]
+	})
+	return queueLength
 }
 
 // waitVolume blocks until an event with action about volume name was
 // delivered, or fails the test after deadline.
 func (c *soakConsumer) waitVolume(t *testing.T, name, action string, deadline time.Duration) {
 	t.Helper()
-	timer := time.AfterFunc(deadline, func() {
-		c.mu.Lock()
-		c.cond.Broadcast()
-		c.mu.Unlock()
-	})
-	defer timer.Stop()
-	end := time.Now().Add(deadline)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for {
+	delivered := c.await(deadline, func() bool {
 		for _, d := range c.byVolume[name] {
 			if d.action == action {
-				return
+				return true
 			}
 		}
-		if time.Now().After(end) {
-			t.Fatalf("volume %s %s: not delivered within %v (%d events delivered)", action, name, deadline, c.total)
-		}
-		c.cond.Wait()
+		return false
+	})
+	if !delivered {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		t.Fatalf("volume %s %s: not delivered within %v (%d events delivered)", action, name, deadline, c.total)
 	}
-}
-
-// halt stops the consumer after its current next_batch call.
-func (c *soakConsumer) halt() {
-	select {
-	case <-c.stop:
-	default:
-		close(c.stop)
-	}
-	<-c.done
 }
 
 // result returns what was delivered; call it after halt.
