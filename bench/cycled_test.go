@@ -23,64 +23,36 @@ var timeKeys = regexp.MustCompile(`"time":\d+,"timeNano":\d+`)
 // the fixture's lines in order, over and over, each with the timestamps of
 // its place in the stream (cycledStepNs apart, from the fixture's first).
 func bigReplay(b testing.TB) string {
-	b.Helper()
-	replays.mu.Lock()
-	defer replays.mu.Unlock()
-	const key = -cycledLines // replays.paths is keyed by length; this one is drawn differently
-	if path, ok := replays.paths[key]; ok {
-		return path
-	}
-	path, err := writeBigReplay()
-	if err != nil {
-		b.Fatal(err)
-	}
-	if replays.paths == nil {
-		replays.paths = map[int]string{}
-	}
-	replays.paths[key] = path
-	return path
+	return replayFile(b, fmt.Sprintf("cycled-%d.jsonl", cycledLines), writeCycled)
 }
 
-func writeBigReplay() (string, error) {
+func writeCycled(w *bufio.Writer) error {
 	data, err := os.ReadFile(fixture)
 	if err != nil {
-		return "", err
+		return err
 	}
 	var lines [][]byte
 	for line := range bytes.SplitSeq(data, []byte{'\n'}) {
 		if line = bytes.TrimSpace(line); len(line) > 0 {
 			if !timeKeys.Match(line) {
-				return "", fmt.Errorf("%s: a line without \"time\",\"timeNano\": %s", fixture, line)
+				return fmt.Errorf("%s: a line without \"time\",\"timeNano\": %s", fixture, line)
 			}
 			lines = append(lines, line)
 		}
 	}
 	if len(lines) == 0 {
-		return "", fmt.Errorf("%s: no event", fixture)
+		return fmt.Errorf("%s: no event", fixture)
 	}
 	_, nano, _ := bytes.Cut(timeKeys.Find(lines[0]), []byte(`"timeNano":`))
 	first, err := strconv.ParseInt(string(nano), 10, 64)
 	if err != nil {
-		return "", fmt.Errorf("%s: first timeNano: %w", fixture, err)
+		return fmt.Errorf("%s: first timeNano: %w", fixture, err)
 	}
-	path, err := work.path(fmt.Sprintf("cycled-%d.jsonl", cycledLines))
-	if err != nil {
-		return "", err
-	}
-	f, err := os.Create(path)
-	if err != nil {
-		return "", err
-	}
-	w := bufio.NewWriter(f)
 	for i := range cycledLines {
 		ns := first + int64(i)*cycledStepNs
 		stamp := fmt.Appendf(nil, `"time":%d,"timeNano":%d`, ns/1e9, ns)
 		w.Write(timeKeys.ReplaceAllLiteral(lines[i%len(lines)], stamp))
 		w.WriteByte('\n')
 	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return "", err
-	}
-	return path, f.Close()
+	return nil
 }

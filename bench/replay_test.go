@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -111,71 +112,77 @@ func classify(line []byte) (kind, int, error) {
 // the seed takes tens of seconds per 100k events there.
 const shortReplayLines = 10_000
 
-var replays struct {
-	mu    sync.Mutex
-	paths map[int]string // by number of lines
-}
-
 // replay returns the path of the generated replay file of replayLines lines.
 func replay(b testing.TB) string { return replayOf(b, replayLines) }
 
 // shortReplay returns the path of the replay file of shortReplayLines lines.
 func shortReplay(b testing.TB) string { return replayOf(b, shortReplayLines) }
 
-// replayOf returns the path of a replay of n lines, writing it on first use:
-// lines drawn from the fixture with the mix above, by a seeded generator,
-// so that every run (and every length) replays the same stream.
+// replayOf returns the path of a replay of n lines: lines drawn from the
+// fixture with the mix above, by a seeded generator, so that every run (and
+// every length) replays the same stream.
 func replayOf(b testing.TB, n int) string {
+	return replayFile(b, fmt.Sprintf("replay-%d.jsonl", n), func(w *bufio.Writer) error {
+		byKind, err := fixtureByKind()
+		if err != nil {
+			return err
+		}
+		total := 0
+		for _, m := range mix {
+			if len(byKind[m.kind]) == 0 {
+				return fmt.Errorf("%s: no %s event to sample", fixture, m.kind)
+			}
+			total += m.perMille
+		}
+		rng := rand.New(rand.NewPCG(5, 2026))
+		for range n {
+			lines := byKind[pick(rng.IntN(total))]
+			w.Write(lines[rng.IntN(len(lines))])
+			w.WriteByte('\n')
+		}
+		return nil
+	})
+}
+
+var replays struct {
+	mu    sync.Mutex
+	paths map[string]string // by file name
+}
+
+// replayFile returns the path of the generated replay file name in the work
+// directory, which write fills on first use.
+func replayFile(b testing.TB, name string, write func(*bufio.Writer) error) string {
 	b.Helper()
 	replays.mu.Lock()
 	defer replays.mu.Unlock()
-	if path, ok := replays.paths[n]; ok {
+	if path, ok := replays.paths[name]; ok {
 		return path
 	}
-	path, err := writeReplay(n)
+	path, err := work.path(name)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if replays.paths == nil {
-		replays.paths = map[int]string{}
+	if err := writeFile(path, write); err != nil {
+		b.Fatalf("writing %s: %v", name, err)
 	}
-	replays.paths[n] = path
+	if replays.paths == nil {
+		replays.paths = map[string]string{}
+	}
+	replays.paths[name] = path
 	return path
 }
 
-func writeReplay(n int) (string, error) {
-	byKind, err := fixtureByKind()
-	if err != nil {
-		return "", err
-	}
-	total := 0
-	for _, m := range mix {
-		if len(byKind[m.kind]) == 0 {
-			return "", fmt.Errorf("%s: no %s event to sample", fixture, m.kind)
-		}
-		total += m.perMille
-	}
-	path, err := work.path(fmt.Sprintf("replay-%d.jsonl", n))
-	if err != nil {
-		return "", err
-	}
+func writeFile(path string, write func(*bufio.Writer) error) error {
 	f, err := os.Create(path)
 	if err != nil {
-		return "", err
+		return err
 	}
 	w := bufio.NewWriter(f)
-	rng := rand.New(rand.NewPCG(5, 2026))
-	for range n {
-		k := pick(rng.IntN(total))
-		lines := byKind[k]
-		w.Write(lines[rng.IntN(len(lines))])
-		w.WriteByte('\n')
-	}
-	if err := w.Flush(); err != nil {
+	if err := errors.Join(write(w), w.Flush()); err != nil {
 		f.Close()
-		return "", err
+		return err
 	}
-	return path, f.Close()
+	return f.Close()
 }
 
 // pick maps r in [0, total of perMille) to its kind.

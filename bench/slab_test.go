@@ -1,14 +1,11 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -107,7 +104,7 @@ func probeSlab() (slabReport, error) {
 		return slabReport{}, err
 	}
 	defer st.Destroy()
-	before, err := vmRSS()
+	before, err := procStatus("VmRSS:")
 	if err != nil {
 		return slabReport{}, err
 	}
@@ -116,7 +113,7 @@ func probeSlab() (slabReport, error) {
 		return slabReport{}, err
 	}
 	defer inst.Close()
-	opened, err := vmRSS()
+	opened, err := procStatus("VmRSS:")
 	if err != nil {
 		return slabReport{}, err
 	}
@@ -136,7 +133,7 @@ func probeSlab() (slabReport, error) {
 			break
 		}
 	}
-	drained, err := vmRSS()
+	drained, err := procStatus("VmRSS:")
 	if err != nil {
 		return slabReport{}, err
 	}
@@ -148,8 +145,8 @@ func probeSlab() (slabReport, error) {
 	return slabReport{
 		SlabResident: resident,
 		SlabVirtual:  int64(len(slots) * slotBytes),
-		RSSOpen:      opened - before,
-		RSSDrained:   drained - before,
+		RSSOpen:      (opened - before) << 10, // procStatus reads KiB
+		RSSDrained:   (drained - before) << 10,
 	}, nil
 }
 
@@ -174,21 +171,4 @@ func residentBytes(slots map[uintptr]bool, size int) (int64, error) {
 		}
 	}
 	return int64(len(resident)) * int64(page), nil
-}
-
-// vmRSS reads the process's resident set size from /proc/self/status.
-func vmRSS() (int64, error) {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-			kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
-			return kb << 10, err
-		}
-	}
-	return 0, fmt.Errorf("/proc/self/status: no VmRSS")
 }
