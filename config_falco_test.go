@@ -41,17 +41,6 @@ func validateConfig(schema *jsonschema.Schema, config string) error {
 	return schema.Validate(v)
 }
 
-// falcoYAMLWithDocker is a falco.yaml declaring the docker plugin with the
-// given init_config lines (indented by four spaces; empty for none).
-func falcoYAMLWithDocker(initConfig string) []byte {
-	return []byte("plugins:\n" +
-		"  - name: docker\n" +
-		"    library_path: /usr/share/falco/plugins/libdocker.so\n" +
-		initConfig +
-		"    open_params: \"\"\n" +
-		"load_plugins: [docker]\n")
-}
-
 // Each falco.yaml init_config is converted as Falco converts it, then
 // checked against the schema (what libsinsp's valijson would say) and by
 // parseConfig (what plugin_init would say).
@@ -151,7 +140,7 @@ func TestConfigFromFalcoYAML(t *testing.T) {
 		{name: "pprofAddr not loopback", yaml: "    init_config:\n      pprofAddr: 0.0.0.0:6060\n", json: `{"pprofAddr":"0.0.0.0:6060"}`, parseErr: "pprofAddr"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			doc := falcoYAMLWithDocker(c.yaml)
+			doc := falcoyaml.DockerPluginYAML(c.yaml)
 			raw, err := falcoyaml.InitConfigJSON(doc, "docker")
 			if err != nil {
 				t.Fatalf("Falco would not start:\n%s\n%v", doc, err)

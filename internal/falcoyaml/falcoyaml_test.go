@@ -5,17 +5,6 @@ import (
 	"testing"
 )
 
-// dockerPlugin is a falco.yaml with one docker plugin whose init_config lines
-// (indented by four spaces, or empty for none) are spliced in.
-func dockerPlugin(initConfig string) []byte {
-	return []byte("plugins:\n" +
-		"  - name: docker\n" +
-		"    library_path: /usr/share/falco/plugins/libdocker.so\n" +
-		initConfig +
-		"    open_params: \"\"\n" +
-		"load_plugins: [docker]\n")
-}
-
 // Each case is a falco.yaml init_config and the string Falco makes of it
 // (m_init_config); plugin_init gets the same except "" → "{}".
 func TestInitConfigAsFalcoMakesIt(t *testing.T) {
@@ -99,7 +88,7 @@ func TestInitConfigAsFalcoMakesIt(t *testing.T) {
 		{"alias", "    init_config:\n      a: &v [x]\n      b: *v\n", `{"a":["x"],"b":["x"]}`},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			doc := dockerPlugin(c.yaml)
+			doc := DockerPluginYAML(c.yaml)
 			got, err := FalcoInitConfig(doc, "docker")
 			if err != nil {
 				t.Fatalf("FalcoInitConfig:\n%s\n%v", doc, err)
@@ -122,17 +111,17 @@ func TestInitConfigAsFalcoMakesIt(t *testing.T) {
 func TestFalcoRefusesWhatItCannotConvert(t *testing.T) {
 	for name, doc := range map[string]string{
 		// as<std::string>() of a sequence: yaml-cpp's bad conversion.
-		"init_config list": string(dockerPlugin("    init_config: [a]\n")),
+		"init_config list": string(DockerPluginYAML("    init_config: [a]\n")),
 		// plugin_config decode requires name and library_path.
 		"no library_path": "plugins:\n  - name: docker\n    init_config: {}\n",
 		"not a map":       "plugins:\n  - docker\n",
-		"merge key":       string(dockerPlugin("    init_config:\n      <<: {a: 1}\n")),
+		"merge key":       string(DockerPluginYAML("    init_config:\n      <<: {a: 1}\n")),
 	} {
 		if got, err := FalcoInitConfig([]byte(doc), "docker"); err == nil {
 			t.Errorf("%s: got %q, want an error", name, got)
 		}
 	}
-	if _, err := FalcoInitConfig(dockerPlugin(""), "json"); err == nil || !strings.Contains(err.Error(), `"json"`) {
+	if _, err := FalcoInitConfig(DockerPluginYAML(""), "json"); err == nil || !strings.Contains(err.Error(), `"json"`) {
 		t.Errorf("a missing plugin: %v", err)
 	}
 }
