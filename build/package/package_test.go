@@ -58,8 +58,9 @@ func TestPackageInstallsAndLoadsLikeFalcoctl(t *testing.T) {
 		t.Fatalf("dist holds %v, want docker-<version>-linux-<arch>.tar.gz, docker-rules-<version>.tar.gz and index.yaml", files)
 	}
 
+	meta := readRegistry(t)
 	entries := readIndex(t, filepath.Join(dist, "index.yaml"))
-	checkIndex(t, entries, map[string]string{"docker": pluginTgz, "docker-rules": rulesTgz})
+	checkIndex(t, entries, map[string]string{"docker": pluginTgz, "docker-rules": rulesTgz}, meta)
 
 	// falcoctl artifact install: plugins into the plugins dir, rules into
 	// the rules dir (cmd/artifact/install/install.go).
@@ -81,6 +82,7 @@ func TestPackageInstallsAndLoadsLikeFalcoctl(t *testing.T) {
 		t.Fatalf("load the installed plugin: %v", err)
 	}
 	info := p.Info()
+	checkRegistry(t, meta, info)
 	arch := unameM(t)
 	if want := fmt.Sprintf("%s-%s-linux-%s.tar.gz", info.Name, info.Version, arch); pluginTgz != want {
 		t.Errorf("plugin archive %s, want %s (name and plugin_get_version of the library, uname -m)", pluginTgz, want)
@@ -156,22 +158,32 @@ func readIndex(t *testing.T, file string) []falcoIndexEntry {
 	return entries
 }
 
-// checkIndex checks that the index has an entry per artifact, each with what
-// falcoctl needs to resolve it (name, type, registry, repository: see
-// MergedIndexes.ResolveReference) and the metadata of registry.yaml, laid out
-// as falcosecurity/plugins' build/registry/pkg/distribution/index.go does.
-// archives maps each entry's name to the archive it publishes.
-func checkIndex(t *testing.T, entries []falcoIndexEntry, archives map[string]string) {
+// registryEntry is the plugin's entry in registry.yaml: the metadata the
+// index carries and the capabilities it declares.
+type registryEntry struct {
+	Name         string   `yaml:"name"`
+	Description  string   `yaml:"description"`
+	URL          string   `yaml:"url"`
+	RulesURL     string   `yaml:"rules_url"`
+	License      string   `yaml:"license"`
+	Keywords     []string `yaml:"keywords"`
+	Capabilities struct {
+		Sourcing struct {
+			Supported bool   `yaml:"supported"`
+			ID        uint32 `yaml:"id"`
+			Source    string `yaml:"source"`
+		} `yaml:"sourcing"`
+		Extraction struct {
+			Supported bool `yaml:"supported"`
+		} `yaml:"extraction"`
+	} `yaml:"capabilities"`
+}
+
+// readRegistry reads registry.yaml, which must hold one plugin.
+func readRegistry(t *testing.T) registryEntry {
 	t.Helper()
 	var reg struct {
-		Plugins []struct {
-			Name        string   `yaml:"name"`
-			Description string   `yaml:"description"`
-			URL         string   `yaml:"url"`
-			RulesURL    string   `yaml:"rules_url"`
-			License     string   `yaml:"license"`
-			Keywords    []string `yaml:"keywords"`
-		} `yaml:"plugins"`
+		Plugins []registryEntry `yaml:"plugins"`
 	}
 	data, err := os.ReadFile(filepath.Join(repoRoot, "registry.yaml"))
 	if err != nil {
@@ -180,7 +192,35 @@ func checkIndex(t *testing.T, entries []falcoIndexEntry, archives map[string]str
 	if err := yaml.Unmarshal(data, &reg); err != nil || len(reg.Plugins) != 1 {
 		t.Fatalf("registry.yaml: %v, %d plugins", err, len(reg.Plugins))
 	}
-	meta := reg.Plugins[0]
+	return reg.Plugins[0]
+}
+
+// checkRegistry checks registry.yaml's entry against the plugin it
+// publishes: name, ID and event source, sourcing and extraction, Apache-2.0
+// with its LICENSE, a url, a description, and a name falcosecurity/plugins
+// accepts.
+func checkRegistry(t *testing.T, p registryEntry, info host.Info) {
+	t.Helper()
+	c := p.Capabilities
+	if p.Name != info.Name || c.Sourcing.ID != info.ID || c.Sourcing.Source != info.EventSource ||
+		!c.Sourcing.Supported || !c.Extraction.Supported || p.License != "Apache-2.0" || p.URL == "" || p.Description == "" {
+		t.Errorf("registry.yaml entry %+v does not match the plugin %+v (want sourcing and extraction, Apache-2.0, a url and a description)", p, info)
+	}
+	if !regexp.MustCompile(`^[a-z]+[a-z0-9_]*$`).MatchString(p.Name) {
+		t.Errorf("registry name %q does not match ^[a-z]+[a-z0-9_]*$", p.Name)
+	}
+	if _, err := os.Stat(filepath.Join(repoRoot, "LICENSE")); err != nil {
+		t.Errorf("LICENSE: %v", err)
+	}
+}
+
+// checkIndex checks that the index has an entry per artifact, each with what
+// falcoctl needs to resolve it (name, type, registry, repository: see
+// MergedIndexes.ResolveReference) and the metadata of registry.yaml, laid out
+// as falcosecurity/plugins' build/registry/pkg/distribution/index.go does.
+// archives maps each entry's name to the archive it publishes.
+func checkIndex(t *testing.T, entries []falcoIndexEntry, archives map[string]string, meta registryEntry) {
+	t.Helper()
 
 	want := map[string]struct{ typ, repoSuffix, source string }{
 		"docker":       {"plugin", "/plugin/docker", meta.URL},
