@@ -35,29 +35,12 @@ type delivered struct {
 	data string
 }
 
-// readAll drains a replay instance to EOF, checking the batch contract on
-// the way: never more than batchSize events, no error.
+// readAll drains a replay instance to EOF (see plugintest.ReadAll).
 func readAll(t testing.TB, inst *host.Instance, batchSize int) []delivered {
 	t.Helper()
 	var out []delivered
-	for calls := 0; ; calls++ {
-		if calls > 1_000_000 {
-			t.Fatalf("no EOF after %d next_batch calls", calls)
-		}
-		batch, rc, err := inst.NextBatch()
-		if err != nil {
-			t.Fatalf("next_batch: %v", err)
-		}
-		if len(batch) > batchSize {
-			t.Fatalf("batch of %d events, batchSize is %d", len(batch), batchSize)
-		}
-		for i := range batch {
-			c := batch[i].Clone()
-			t.Cleanup(c.Free)
-			out = append(out, delivered{evt: c, data: string(batch[i].Data())})
-		}
-		if rc == host.SSPluginEOF {
-			return out
-		}
+	for _, evt := range plugintest.ReadAll(t, inst, batchSize) {
+		out = append(out, delivered{evt: evt, data: string(evt.Data())})
 	}
+	return out
 }

@@ -28,6 +28,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/falco-docker/plugin/internal/host"
+	"github.com/falco-docker/plugin/internal/plugintest"
 )
 
 // priorities are Falco's rule priorities.
@@ -971,23 +972,10 @@ func replayFixture(t *testing.T) []replayedEvent {
 	s := initPlugin(t, `{}`)
 	inst := openPlugin(t, s, "file://"+abs)
 	var out []replayedEvent
-	for calls := 0; ; calls++ {
-		if calls > 100_000 {
-			t.Fatalf("replay: no EOF after %d next_batch calls", calls)
-		}
-		batch, rc, err := inst.NextBatch()
-		if err != nil {
-			t.Fatalf("replay next_batch: %v", err)
-		}
-		for i := range batch {
-			c := batch[i].Clone()
-			t.Cleanup(c.Free)
-			out = append(out, replayedEvent{s, c})
-		}
-		if rc == host.SSPluginEOF {
-			return out
-		}
+	for _, evt := range plugintest.ReadAll(t, inst, 256) { // 256: the default batchSize
+		out = append(out, replayedEvent{s, evt})
 	}
+	return out
 }
 
 // streamLive serves lines from a fake Docker daemon (GET /_ping, /info

@@ -94,6 +94,34 @@ func Drain(t testing.TB, inst *host.Instance, deadline time.Duration, each func(
 	t.Fatalf("the last expected event did not arrive within %v (%d events seen)", deadline, seen)
 }
 
+// ReadAll drains a replay instance to EOF and returns its events, cloned
+// (freed when the test ends), checking the batch contract on the way: no
+// next_batch error, never more than batchSize events in a batch.
+func ReadAll(t testing.TB, inst *host.Instance, batchSize int) []*host.Event {
+	t.Helper()
+	var out []*host.Event
+	for calls := 0; ; calls++ {
+		if calls > 1_000_000 {
+			t.Fatalf("no EOF after %d next_batch calls", calls)
+		}
+		batch, rc, err := inst.NextBatch()
+		if err != nil {
+			t.Fatalf("next_batch: %v", err)
+		}
+		if len(batch) > batchSize {
+			t.Fatalf("batch of %d events, batchSize is %d", len(batch), batchSize)
+		}
+		for i := range batch {
+			c := batch[i].Clone()
+			t.Cleanup(c.Free)
+			out = append(out, c)
+		}
+		if rc == host.SSPluginEOF {
+			return out
+		}
+	}
+}
+
 // Fields returns the plugin's field table, as Falco reads it, by name.
 func Fields(t testing.TB, p *host.Plugin) map[string]host.FieldInfo {
 	t.Helper()
