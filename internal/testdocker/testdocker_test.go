@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// TestImage checks the test image's tool where the e2e tests rely on it:
+// TestImageTool checks the test image's tool where the e2e tests rely on it:
 // the exit codes of runs and execs (the exitCode of die and exec_die
 // events), the commands it stands in for, its default CMD and how that ends
 // on docker stop (143: SIGTERM, the stop's die event).
-func TestImage(t *testing.T) {
+func TestImageTool(t *testing.T) {
 	Require(t)
 	t.Parallel()
 	dk := Docker{}
