@@ -138,25 +138,10 @@ func reconnectAtOnceAfterLongOutage(t *testing.T, opts testdocker.DaemonOptions)
 	back := time.Now()
 
 	const volumes = 300
-	api := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var dialer net.Dialer
-		return dialer.DialContext(ctx, "unix", dm.Socket)
-	}}}
 	burst := make(chan error, 1)
 	var burstTook time.Duration
 	go func() {
-		err := testdocker.Parallel(volumes, 8, func(i int) error {
-			body := strings.NewReader(fmt.Sprintf(`{"Name":"fast-%03d"}`, i))
-			resp, err := api.Post("http://docker/volumes/create", "application/json", body)
-			if err != nil {
-				return err
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusCreated {
-				return fmt.Errorf("volume create fast-%03d: %s", i, resp.Status)
-			}
-			return nil
-		})
+		err := createVolumes(dm.Socket, "fast-%03d", volumes)
 		burstTook = time.Since(back)
 		burst <- err
 	}()
@@ -324,8 +309,8 @@ func resumeGapIsReported(t *testing.T, opts testdocker.DaemonOptions) {
 	c.waitFor(t, 30*time.Second, "the first event", func(evs []collected) bool { return hasActor(evs, "volume", "create", "gap-first") })
 
 	proxy.Cut(true)
-	for i := 0; i < 300; i++ {
-		d.Run(t, "volume", "create", fmt.Sprintf("gap-%03d", i))
+	if err := createVolumes(dm.Socket, "gap-%03d", 300); err != nil {
+		t.Fatalf("creating volumes during the cut: %v", err)
 	}
 	proxy.Restore()
 	d.Run(t, "volume", "create", "gap-last")
@@ -344,4 +329,27 @@ func resumeGapIsReported(t *testing.T, opts testdocker.DaemonOptions) {
 	if bad := c.errors(); len(bad) > 0 {
 		t.Errorf("next_batch failed: %q", bad)
 	}
+}
+
+// createVolumes creates n volumes named fmt.Sprintf(format, i) through the
+// API of the daemon at socket, 8 calls at a time: hundreds of events within
+// a second, where the docker CLI takes a tenth of a second a call.
+func createVolumes(socket, format string, n int) error {
+	api := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var dialer net.Dialer
+		return dialer.DialContext(ctx, "unix", socket)
+	}}}
+	defer api.CloseIdleConnections()
+	return testdocker.Parallel(n, 8, func(i int) error {
+		name := fmt.Sprintf(format, i)
+		resp, err := api.Post("http://docker/volumes/create", "application/json", strings.NewReader(fmt.Sprintf(`{"Name":%q}`, name)))
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusCreated {
+			return fmt.Errorf("volume create %s: %s", name, resp.Status)
+		}
+		return nil
+	})
 }
