@@ -22,9 +22,7 @@ func TestSwarmClusterThroughHosts(t *testing.T) {
 }
 
 func swarmClusterThroughHosts(t *testing.T, opts testdocker.DaemonOptions) {
-	mgr := testdocker.StartDaemon(t, opts)
-	opts.Name = "wrk"
-	wrk := testdocker.StartDaemon(t, opts)
+	mgr, wrk := startTwoDaemons(t, opts)
 	workerID := testdocker.SwarmJoin(t, mgr, wrk)
 	img := testdocker.Image(t, wrk.Docker())
 	s := initPlugin(t, fmt.Sprintf(`{"hosts":[%q,%q],"flushInterval":10}`, mgr.Host, wrk.Host))
@@ -113,9 +111,7 @@ func TestSwarmEventsOnceAcrossManagers(t *testing.T) {
 }
 
 func swarmEventsOnceAcrossManagers(t *testing.T, opts testdocker.DaemonOptions) {
-	mgr := testdocker.StartDaemon(t, opts)
-	opts.Name = "two"
-	two := testdocker.StartDaemon(t, opts)
+	mgr, two := startTwoDaemons(t, opts)
 	nodeID := testdocker.SwarmJoin(t, mgr, two)
 	mgr.Docker().Run(t, "node", "promote", nodeID)
 	testdocker.WaitFor(t, 60*time.Second, func() bool {
@@ -263,6 +259,15 @@ func swarmEventsOnceAcrossManagers(t *testing.T, opts testdocker.DaemonOptions) 
 
 // hasSwarm reports whether evs hold the Swarm event typ/action of the object
 // named name, from host.
+// startTwoDaemons starts the two nodes of a Swarm: private daemons as opts
+// describes, the second named after the first (its name and a "b").
+func startTwoDaemons(t *testing.T, opts testdocker.DaemonOptions) (first, second *testdocker.Daemon) {
+	t.Helper()
+	first = testdocker.StartDaemon(t, opts)
+	opts.Name += "b"
+	return first, testdocker.StartDaemon(t, opts)
+}
+
 func hasSwarm(evs []collected, typ, action, name, host string) bool {
 	for _, e := range evs {
 		if e.host == host && strings.Contains(e.json, `"Type":"`+typ+`","Action":"`+action+`"`) &&
