@@ -100,17 +100,21 @@ test-unit: fmt vet $(OUTPUT)
 dockerd29:
 	@./.ci/dockerd29
 
+# The soak runs last, on its own and verbose, so that its figures (events,
+# restarts, lost, duplicated, gaps on each daemon) are in the log.
+SOAK_TEST = ^TestSoakRestartsUnderLoad$$
 test-e2e: e2e-root deps dockerd29 $(OUTPUT)
-	DOCKER_PLUGIN_TESTS=e2e $(GO_TEST) -p 1 -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' $(E2E_PKGS)
+	DOCKER_PLUGIN_TESTS=e2e $(GO_TEST) -p 1 -timeout $(E2E_TIMEOUT) -run '$(E2E_RUN)' -skip '$(SOAK_TEST)' $(E2E_PKGS)
+	@$(MAKE) --no-print-directory soak
 
 e2e-root:
 	@[ "$$(id -u)" = 0 ] || { echo "make test-e2e: the e2e layer needs root (private daemons in network namespaces, the machine's daemon)" >&2; exit 1; }
 
-# The soak alone (make test-e2e runs it too): 20 restarts of a private
+# The soak alone (make test-e2e ends with it): 20 restarts of a private
 # Docker 20.10 and of a private Docker 29 under a steady load, with a
 # consumer stall; about 2.5 minutes. -v prints its figures.
 soak: e2e-root deps dockerd29 $(OUTPUT)
-	DOCKER_PLUGIN_TESTS=e2e DOCKER_PLUGIN_SO=$(CURDIR)/$(OUTPUT) $(GO) test -count=1 -timeout 20m -tags $(GOTAGS) -run '^TestSoakRestartsUnderLoad$$' -v ./e2e
+	DOCKER_PLUGIN_TESTS=e2e $(GO_TEST) -timeout $(E2E_TIMEOUT) -run '$(SOAK_TEST)' -v ./e2e
 
 # Re-record the replay fixtures, e2e/testdata/events.jsonl and
 # rules/testdata/rules_events.jsonl, with the one recorder both use
