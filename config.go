@@ -60,9 +60,10 @@ func defaultConfig() config {
 // defaultEventSize is a page: every slot of sdk.NewEventWriters is its own
 // calloc, and glibc clears a calloc'd chunk that comes from an arena (slots
 // below its 128 KiB mmap threshold do), so the whole slab, batchSize x
-// eventSize, is written once at plugin_open whatever is released after:
-// at 64 KiB that was 16 MiB in the process's peak RSS, one open in two
-// (BENCHMARKS.md, "Process memory"). At 4 KiB the slab is 1 MiB, and holds
+// eventSize, is written once when it is allocated whatever is released
+// after: at 64 KiB that was 16 MiB in the process's peak RSS, one open in
+// two (BENCHMARKS.md, "Process memory"). At 4 KiB a full slab is 1 MiB
+// (slabgrowth.go: it grows to batchSize slots as batches fill it), and holds
 // the events of ordinary containers (median ~370 B, p95 ~700 B); larger
 // ones, labelled containers' 5 KB events, pass whole through a one-event
 // batch (docker.events_oversized).

@@ -20,14 +20,15 @@ type instance struct {
 	cfg      config
 	registry *instanceRegistry // the plugin state's, for metrics and plugin_destroy
 
-	// events is the slab the SDK hands to Falco on the next next_batch. It
-	// is normally regular (BatchSize x EventSize); for one call it is
-	// oversized (1 slot large enough for an event above EventSize), so that
-	// big events pass whole without every slot being big.
+	// events is the slab the SDK hands to Falco on the next next_batch
+	// (slabgrowth.go says which, and when each is allocated and freed).
 	events    sdk.EventWriters
-	regular   sdk.EventWriters
-	oversized sdk.EventWriters
-	pending   *stream.Line // the event waiting for the oversized slab
+	regular   sdk.EventWriters // up to BatchSize slots; nil until a batch needs it
+	step      sdk.EventWriters // one slot: the first batch, and one between two regular slabs
+	outgrown  sdk.EventWriters // a regular slab replaced by a larger one, Falco may still read
+	oversized sdk.EventWriters // one slot larger than EventSize, for the pending event
+	pending   *stream.Line     // the event waiting for the oversized slab
+	slots     int              // the size of the next regular slab
 
 	// mu is held by NextBatch for its whole run, so that a Close arriving
 	// from another thread frees nothing NextBatch is writing into.
@@ -64,21 +65,22 @@ var (
 )
 
 func newInstance(cfg config, queueSize int) (*instance, error) {
-	regular, err := sdk.NewEventWriters(int64(cfg.BatchSize), int64(cfg.EventSize))
+	step, err := newSlab(1, cfg.EventSize)
 	if err != nil {
-		return nil, fmt.Errorf("allocate %d x %d bytes event batch: %w", cfg.BatchSize, cfg.EventSize, err)
+		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	return &instance{
-		cfg:     cfg,
-		events:  regular,
-		regular: regular,
-		queue:   stream.NewQueue(queueSize, int64(cfg.QueueBytes)),
-		ctx:     ctx,
-		cancel:  cancel,
-		timer:   timer,
+		cfg:    cfg,
+		events: step,
+		step:   step,
+		slots:  min(2, cfg.BatchSize),
+		queue:  stream.NewQueue(queueSize, int64(cfg.QueueBytes)),
+		ctx:    ctx,
+		cancel: cancel,
+		timer:  timer,
 	}, nil
 }
 
@@ -106,18 +108,25 @@ func (inst *instance) SetEvents(evts sdk.EventWriters) { inst.events = evts }
 func (inst *instance) NextBatch(_ sdk.PluginState, evts sdk.EventWriters) (int, error) {
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
-	// Falco is done with the previous batch: an oversized slab no longer in
-	// use can go.
-	if inst.oversized != nil && evts != inst.oversized {
-		inst.oversized.Free()
-		inst.oversized = nil
-	}
+	inst.freeDone(evts)
 	if inst.pending != nil {
 		return inst.deliverPending(evts)
 	}
 	if inst.done != nil {
 		return 0, inst.done
 	}
+	n, err := inst.fill(evts)
+	if err == nil {
+		if gerr := inst.grow(evts, n); gerr != nil && inst.done == nil {
+			inst.done = gerr // after this batch, as an error of the queue
+		}
+	}
+	return n, err
+}
+
+// fill writes up to len(evts) events into evts; NextBatch says when it
+// returns.
+func (inst *instance) fill(evts sdk.EventWriters) (int, error) {
 	n := 0
 	armed := false
 	defer func() {
@@ -229,7 +238,7 @@ func (inst *instance) deferOversized(n int, line *stream.Line) (int, error) {
 func (inst *instance) deliverPending(evts sdk.EventWriters) (int, error) {
 	inst.write(evts, 0, inst.pending)
 	inst.pending = nil
-	inst.events = inst.regular
+	inst.events = inst.batchSlab()
 	return 1, nil
 }
 
@@ -244,12 +253,12 @@ func (inst *instance) Close() {
 	inst.mu.Lock()
 	defer inst.mu.Unlock()
 	inst.timer.Stop()
-	for _, slab := range []sdk.EventWriters{inst.regular, inst.oversized} {
+	for _, slab := range []sdk.EventWriters{inst.regular, inst.step, inst.outgrown, inst.oversized} {
 		if slab != nil && slab != inst.events {
 			slab.Free()
 		}
 	}
-	inst.regular, inst.oversized = nil, nil
+	inst.regular, inst.step, inst.outgrown, inst.oversized = nil, nil, nil, nil
 	inst.progressBuf.Free()
 }
 
