@@ -7,11 +7,11 @@ package main
 #include <sys/mman.h>
 #include <unistd.h>
 
-// drop_relocation_pages gives back the resident pages of the relocation
-// table (DT_RELA) of the object holding addr, once the dynamic linker has
-// applied it. It returns the bytes given back, or 0 when the table is not
-// entirely inside a read-only, file-backed segment or the object has text
-// relocations, in which cases it leaves everything as it is.
+// find_relocations is a dl_iterate_phdr callback: for the object holding
+// io[0], it sets io[0] and io[1] to the start and length of its relocation
+// table (DT_RELA) when the table lies entirely inside a read-only,
+// file-backed segment and the object has no text relocations, and io[0] to
+// 0 otherwise.
 static int find_relocations(struct dl_phdr_info* info, size_t size, void* data) {
 	uintptr_t* io = data; // in: an address of this object; out: start, length
 	uintptr_t base = info->dlpi_addr;
@@ -61,6 +61,10 @@ static int find_relocations(struct dl_phdr_info* info, size_t size, void* data) 
 	return 1;
 }
 
+// drop_relocation_pages gives back the resident pages of the relocation
+// table of the object holding addr, once the dynamic linker has applied
+// it. It returns the bytes given back, or 0 when find_relocations found no
+// table it may drop, in which case it leaves everything as it is.
 static size_t drop_relocation_pages(uintptr_t addr) {
 	uintptr_t io[2] = {addr, 0};
 	dl_iterate_phdr(find_relocations, io);
