@@ -12,12 +12,12 @@ func TestMain(m *testing.M) {
 	// A child started by BenchmarkSlab measures one plugin_open in a fresh
 	// process and exits: no benchmark runs in it.
 	if os.Getenv(envSlabProbe) != "" {
-		os.Exit(slabProbe())
+		os.Exit(childExit(probeSlab()))
 	}
 	// A child started by BenchmarkPeakRSS runs one scenario in a fresh
 	// process and exits.
 	if os.Getenv(envRSSProbe) != "" {
-		os.Exit(rssProbe())
+		os.Exit(childExit(probeRSS(os.Getenv(envRSSProbe), os.Getenv(envRSSSource))))
 	}
 	code := m.Run()
 	work.remove()

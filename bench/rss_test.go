@@ -2,13 +2,10 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -34,9 +31,8 @@ const (
 )
 
 const (
-	rssIdle       = 60 * time.Second // BenchmarkPeakRSS/live-idle, as BENCHMARKS.md records it
-	rssIdleShort  = 5 * time.Second  // the same under -short
-	rssReportHead = "BENCH_RSS_REPORT: "
+	rssIdle      = 60 * time.Second // BenchmarkPeakRSS/live-idle, as BENCHMARKS.md records it
+	rssIdleShort = 5 * time.Second  // the same under -short
 )
 
 // rssReport is what a child measures, in KiB.
@@ -175,38 +171,12 @@ func copyFile(dst, src string) error {
 // library runtime's MemStats there (and serves pprof, which costs memory
 // of its own: detail runs are for the breakdown, not for the figures).
 func runRSSProbe(lib, name, probe, source string, d time.Duration, detail string) (rssReport, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(),
-		envRSSProbe+"="+probe, envPlugin+"="+name, envSO+"="+lib,
-		envRSSSource+"="+source, envRSSFor+"="+d.String(), envRSSDetail+"="+detail)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return rssReport{}, fmt.Errorf("rss probe %s: %v\n%s", probe, err, stderr.Bytes())
-	}
-	_, js, ok := bytes.Cut(out, []byte(rssReportHead))
-	if !ok {
-		return rssReport{}, fmt.Errorf("rss probe %s: no report in %q\n%s", probe, out, stderr.Bytes())
-	}
 	var r rssReport
-	if err := json.Unmarshal(js, &r); err != nil {
-		return rssReport{}, fmt.Errorf("rss probe output %q: %v", js, err)
-	}
-	return r, nil
-}
-
-// rssProbe is the child's side: it runs the scenario, prints its report on
-// stdout and returns the exit code.
-func rssProbe() int {
-	r, err := probeRSS(os.Getenv(envRSSProbe), os.Getenv(envRSSSource))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	js, _ := json.Marshal(r)
-	fmt.Printf("%s%s\n", rssReportHead, js)
-	return 0
+	err := runChild("rss probe "+probe, []string{
+		envRSSProbe + "=" + probe, envPlugin + "=" + name, envSO + "=" + lib,
+		envRSSSource + "=" + source, envRSSFor + "=" + d.String(), envRSSDetail + "=" + detail,
+	}, &r)
+	return r, err
 }
 
 func probeRSS(probe, source string) (rssReport, error) {

@@ -1,11 +1,8 @@
 package bench
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"syscall"
 	"testing"
 	"unsafe"
@@ -17,7 +14,7 @@ import (
 
 // Environment of the child process BenchmarkSlab starts.
 const (
-	envSlabProbe = "BENCH_SLAB_PROBE" // set: run slabProbe instead of the benchmarks
+	envSlabProbe = "BENCH_SLAB_PROBE" // set: run probeSlab instead of the benchmarks
 	envReplay    = "BENCH_REPLAY"     // the replay file the child drains
 )
 
@@ -67,31 +64,9 @@ func BenchmarkSlab(b *testing.B) {
 }
 
 func runSlabProbe(s *subject, path string) (slabReport, error) {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), envSlabProbe+"=1", envPlugin+"="+s.name, envSO+"="+s.path, envReplay+"="+path)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return slabReport{}, fmt.Errorf("slab probe: %v\n%s", err, stderr.Bytes())
-	}
 	var r slabReport
-	if err := json.Unmarshal(out, &r); err != nil {
-		return slabReport{}, fmt.Errorf("slab probe output %q: %v", out, err)
-	}
-	return r, nil
-}
-
-// slabProbe is the child's side: it prints a slabReport as JSON on stdout
-// and returns the exit code.
-func slabProbe() int {
-	r, err := probeSlab()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	json.NewEncoder(os.Stdout).Encode(r)
-	return 0
+	err := runChild("slab probe", []string{envSlabProbe + "=1", envPlugin + "=" + s.name, envSO + "=" + s.path, envReplay + "=" + path}, &r)
+	return r, err
 }
 
 func probeSlab() (slabReport, error) {
