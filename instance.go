@@ -216,9 +216,9 @@ func (inst *instance) deferOversized(n int, line *stream.Line) (int, error) {
 	for size < int64(payloadSize(line)) {
 		size *= 2
 	}
-	big, err := sdk.NewEventWriters(1, size)
+	big, err := newSlab(1, int(size))
 	if err != nil {
-		return n, fmt.Errorf("allocate %d bytes for an oversized event: %w", size, err)
+		return n, fmt.Errorf("oversized event: %w", err)
 	}
 	inst.oversized = big
 	inst.events = big
