@@ -349,9 +349,15 @@ func eventKey(t testing.TB, data string) string {
 // rounds timeNano (see TestLiveDocker29Events).
 func daemonEvents(t testing.TB, socket string, start, end uint64, keep func(string) bool) []string {
 	t.Helper()
-	var keys []string
-	for _, line := range daemonRecord(t, socket, daemonAPI(t, socket), start, end, keep) {
-		keys = append(keys, eventKey(t, line))
+	return eventKeys(t, daemonRecord(t, socket, daemonAPI(t, socket), start, end, keep))
+}
+
+// eventKeys keys each of the daemon's lines (eventKey).
+func eventKeys(t testing.TB, lines []string) []string {
+	t.Helper()
+	keys := make([]string, len(lines))
+	for i, line := range lines {
+		keys[i] = eventKey(t, line)
 	}
 	return keys
 }

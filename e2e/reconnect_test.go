@@ -27,11 +27,7 @@ func groundTruth(t *testing.T, socket string, since time.Time, keep func(string)
 		record := daemonRecord(t, socket, api, uint64(since.UnixNano()), uint64(time.Now().UnixNano()), keep)
 		for _, line := range record {
 			if strings.Contains(line, `"Action":"die"`) && strings.Contains(line, `"name":"`+last+`"`) {
-				keys := make([]string, len(record))
-				for i, line := range record {
-					keys[i] = eventKey(t, line)
-				}
-				return keys
+				return eventKeys(t, record)
 			}
 		}
 		if time.Now().After(deadline) {
