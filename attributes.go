@@ -45,10 +45,14 @@ var knownAttributes = newAttributeLayout(knownAttributeKeys, len(knownAttributeK
 // by map lookup, never by a hash of the key alone: a label key crafted to
 // collide cannot pass for another attribute.
 type attributeLayout struct {
-	typ     reflect.Type
-	keys    []string
-	index   map[string]int // key -> field
-	maxKeys int            // the most keys it grows to (with)
+	typ   reflect.Type
+	keys  []string
+	index map[string]int // key -> field
+	// maxKeys is the most keys it grows to (with). A field, not computed
+	// from knownAttributeKeys where it is read: fieldDefs' sources call
+	// attrSpan, and knownAttributeKeys is computed from fieldDefs (Go
+	// rejects that initialization cycle).
+	maxKeys int
 }
 
 func newAttributeLayout(keys []string, maxKeys int) *attributeLayout {
